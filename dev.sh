@@ -1,0 +1,66 @@
+#!/bin/sh
+# dev.sh: install what is missing (Debian), build, then run the demo or the tests
+#
+#   ./dev.sh demo   build and run 'prbot run evaluate' on examples/iris
+#   ./dev.sh test   build with AddressSanitizer + UBSan and run every test
+#   ./dev.sh deps   only install the missing Debian packages
+#
+# Both are idempotent: nothing is installed or rebuilt when nothing changed.
+set -eu
+
+cd "$(dirname "$0")"
+
+PACKAGES="build-essential cmake pkg-config git ca-certificates \
+libwebsockets-dev libcurl4-openssl-dev libjansson-dev libssl-dev \
+libgit2-dev libsqlite3-dev libinih-dev libyaml-dev libcmocka-dev \
+python3 python3-venv python3-pip jupyter-nbconvert python3-ipykernel \
+python3-nbformat"
+
+install_missing() {
+	missing=""
+	for p in $PACKAGES; do
+		if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+			grep -q 'install ok installed'; then
+			missing="$missing $p"
+		fi
+	done
+	[ -z "$missing" ] && return 0
+	echo "dev.sh: installing:$missing"
+	sudo=""
+	[ "$(id -u)" -ne 0 ] && sudo="sudo"
+	$sudo apt-get update
+	# shellcheck disable=SC2086
+	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y \
+		--no-install-recommends $missing
+}
+
+build() { # build DIR [cmake options...]
+	dir=$1
+	shift
+	if [ ! -f "$dir/CMakeCache.txt" ]; then
+		cmake -S . -B "$dir" "$@"
+	fi
+	cmake --build "$dir" -j "$(nproc)"
+}
+
+case "${1:-}" in
+deps)
+	install_missing
+	;;
+demo)
+	install_missing
+	build build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPRBOT_TESTS=OFF
+	exec ./build/prbot run evaluate --repo examples/iris
+	;;
+test)
+	install_missing
+	build build-asan -DCMAKE_BUILD_TYPE=Debug -DPRBOT_SANITIZE=ON \
+		-DPRBOT_WERROR=ON
+	cd build-asan
+	exec ctest --output-on-failure -j 2
+	;;
+*)
+	echo "usage: ./dev.sh demo|test|deps" >&2
+	exit 2
+	;;
+esac

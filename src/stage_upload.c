@@ -1,0 +1,174 @@
+/* stage_upload.c: store the model artifact and write model_manifest.json */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "prbot/err.h"
+#include "prbot/manifest.h"
+#include "stage.h"
+#include "banned.h"
+
+#define MANIFEST_NAME "model_manifest.json"
+
+static const char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
+
+int pb_stage_upload(struct pb_run_ctx *ctx, struct pb_stage_record *rec)
+{
+	const char *url = ctx->req->cfg->store.url;
+	struct pb_store *store = NULL;
+	struct pb_buf key = PB_BUF_INIT;
+	int rc;
+
+	if ((rc = pb_buf_printf(&key, "%s/%s/%s", ctx->co.owner_repo,
+				ctx->co.sha, base_name(ctx->rc->model))) < 0)
+		return pb_stage_fail(rec, rc, "out of memory");
+	if ((rc = pb_store_open(&store, url)) < 0) {
+		rc = pb_stage_fail(rec, rc, "%s", pb_err_last());
+		goto out;
+	}
+	rc = pb_store_put(&ctx->artifact, store, key.ptr, ctx->model_path);
+	if (rc < 0) {
+		rc = pb_stage_fail(rec, rc, "model '%s': %s", ctx->rc->model,
+				   pb_err_last());
+		goto out;
+	}
+	ctx->have_artifact = 1;
+	pb_job_log(ctx, "artifact %s md5 %s sha256 %s size %llu%s",
+		   ctx->artifact.url, ctx->artifact.digest.md5,
+		   ctx->artifact.digest.sha256,
+		   (unsigned long long)ctx->artifact.digest.size,
+		   ctx->artifact.skipped ? " (already stored)" : "");
+	if (ctx->artifact.skipped)
+		pb_stage_note(rec, "same content already stored: upload "
+				   "skipped");
+	else
+		pb_stage_note(rec, "%llu bytes stored",
+			      (unsigned long long)ctx->artifact.digest.size);
+out:
+	pb_store_free(store);
+	pb_buf_release(&key);
+	return rc;
+}
+
+static json_t *metrics_object(const struct pb_metrics *m)
+{
+	json_t *o = json_object();
+	size_t i;
+
+	for (i = 0; o && i < m->n; i++)
+		if (json_object_set_new(o, m->v[i].name,
+					json_real(m->v[i].value)) < 0) {
+			json_decref(o);
+			return NULL;
+		}
+	return o;
+}
+
+static json_t *gates_object(const struct pb_run_ctx *ctx)
+{
+	json_t *o = json_object();
+	size_t i;
+
+	for (i = 0; o && i < ctx->n_gates; i++) {
+		const struct pb_gate_result *g = &ctx->gates[i];
+		json_t *v = json_pack(
+			"{s:s,s:o,s:b}", "expr", g->gate->expr, "actual",
+			g->found ? json_real(g->actual) : json_null(), "passed",
+			g->passed);
+
+		if (!v || json_object_set_new(o, g->gate->metric, v) < 0) {
+			json_decref(o);
+			return NULL;
+		}
+	}
+	return o;
+}
+
+static int write_copy(struct pb_run_ctx *ctx, struct pb_stage_record *rec,
+		      const char *dir, char **out_path)
+{
+	char *path = pb_path_join(dir, MANIFEST_NAME);
+	int rc;
+
+	if (!path)
+		return pb_stage_fail(rec, PB_ERROR, "out of memory");
+	if ((rc = pb_manifest_write(path, ctx->manifest)) < 0) {
+		rc = pb_stage_fail(rec, rc, "%s", pb_err_last());
+		free(path);
+		return rc;
+	}
+	if (out_path)
+		*out_path = path;
+	else
+		free(path);
+	return 0;
+}
+
+int pb_stage_manifest(struct pb_run_ctx *ctx, struct pb_stage_record *rec)
+{
+	const struct pb_run_request *req = ctx->req;
+	struct pb_manifest_info info;
+	json_t *metrics = NULL, *gates = NULL;
+	char *artifact_dir = NULL, *slash;
+	int rc;
+
+	if (!ctx->have_artifact)
+		return pb_stage_fail(rec, PB_EINVAL,
+				     "no artifact: the upload stage must run "
+				     "first");
+	if (!(metrics = metrics_object(&ctx->metrics)) ||
+	    !(gates = gates_object(ctx))) {
+		rc = pb_stage_fail(rec, PB_ERROR, "out of memory");
+		goto out;
+	}
+	memset(&info, 0, sizeof(info));
+	info.model_filepath = ctx->artifact.path ? ctx->artifact.path :
+						   ctx->artifact.url;
+	info.digest = &ctx->artifact.digest;
+	info.origin_repo = ctx->co.origin;
+	info.origin_ref = ctx->co.ref;
+	info.commit_sha = ctx->co.sha;
+	info.commit_msg = ctx->co.message;
+	info.uploaded = time(NULL);
+	info.metrics = metrics;
+	info.gates = gates;
+	info.job.id = req->job.id;
+	info.job.command = req->job.command;
+	info.job.actor = req->job.actor;
+	info.job.source = req->job.source;
+	if (!(ctx->manifest = pb_manifest_build(&info))) {
+		rc = pb_stage_fail(rec, PB_ERROR, "out of memory");
+		goto out;
+	}
+	/* next to the artifact first: that copy is the one serving reads */
+	if (ctx->artifact.path) {
+		if (!(artifact_dir = strdup(ctx->artifact.path))) {
+			rc = pb_stage_fail(rec, PB_ERROR, "out of memory");
+			goto out;
+		}
+		if ((slash = strrchr(artifact_dir, '/')))
+			*slash = '\0';
+		if ((rc = write_copy(ctx, rec, artifact_dir,
+				     &ctx->manifest_path)) < 0)
+			goto out;
+	}
+	if ((rc = write_copy(ctx, rec, ctx->co.project_dir, NULL)) < 0 ||
+	    (rc = write_copy(ctx, rec, ctx->job_dir,
+			     ctx->manifest_path ? NULL : &ctx->manifest_path)) <
+		    0)
+		goto out;
+	pb_stage_note(rec, "%s", ctx->manifest_path);
+out:
+	free(artifact_dir);
+	json_decref(gates);
+	json_decref(metrics);
+	return rc;
+}
