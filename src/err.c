@@ -39,16 +39,26 @@ int pb_err_setc(int code, const char *fmt, ...)
 
 int pb_err_prefix(int code, const char *fmt, ...)
 {
-	char prefix[ERR_MAX];
 	char old[ERR_MAX];
+	size_t n, m;
 	va_list ap;
 
 	memcpy(old, err_isset ? err_msg : "unknown error",
 	       err_isset ? sizeof(old) : sizeof("unknown error"));
 	va_start(ap, fmt);
-	vsnprintf(prefix, sizeof(prefix), fmt, ap);
+	vsnprintf(err_msg, sizeof(err_msg), fmt, ap);
 	va_end(ap);
-	snprintf(err_msg, sizeof(err_msg), "%s: %s", prefix, old);
+	/* "PREFIX: OLD", cut at ERR_MAX */
+	n = strlen(err_msg);
+	if (n + 2 < sizeof(err_msg)) {
+		memcpy(err_msg + n, ": ", 2);
+		n += 2;
+		m = strnlen(old, sizeof(old) - 1);
+		if (m > sizeof(err_msg) - 1 - n)
+			m = sizeof(err_msg) - 1 - n;
+		memcpy(err_msg + n, old, m);
+		err_msg[n + m] = '\0';
+	}
 	err_isset = 1;
 	return code;
 }

@@ -62,7 +62,9 @@ static int write_kernelspec(const char *venv)
 		goto out;
 	if ((rc = pb_mkdirs(dir.ptr, 0755)) < 0)
 		goto out;
-	spec = json_pack("{s:[s,s,s,s,s],s:s,s:s}", "argv", py.ptr, "-m",
+	/* frozen_modules=off keeps the debugger's warning out of the log */
+	spec = json_pack("{s:[s,s,s,s,s,s],s:s,s:s}", "argv", py.ptr,
+			 "-Xfrozen_modules=off", "-m",
 			 "ipykernel_launcher", "-f", "{connection_file}",
 			 "display_name", "prbot venv", "language", "python");
 	if (!spec || !(text = json_dumps(spec, JSON_INDENT(1)))) {
