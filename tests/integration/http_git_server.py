@@ -1,0 +1,132 @@
+#!/usr/bin/python3
+"""http_git_server.py: git's smart HTTP on 127.0.0.1 for the checkout tests.
+
+Runs `git http-backend` as CGI for the bare repositories under --root, on an
+ephemeral port that it prints as the first line on stdout. Paths under
+/private/ need HTTP Basic auth as x-access-token:TOKEN (--token). It stops
+when its standard input closes (the test that started it went away) or after
+--max-seconds, whichever comes first, so it never outlives its test.
+Standard library only.
+"""
+import argparse
+import base64
+import http.server
+import os
+import subprocess
+import sys
+import threading
+
+
+def read_body(handler):
+    """The request body, plain or chunked (git may send either)."""
+    if handler.headers.get("Transfer-Encoding", "").lower() == "chunked":
+        parts = []
+        while True:
+            size = int(handler.rfile.readline().split(b";")[0].strip(), 16)
+            if size == 0:
+                handler.rfile.readline()
+                return b"".join(parts)
+            parts.append(handler.rfile.read(size))
+            handler.rfile.readline()
+    length = int(handler.headers.get("Content-Length") or 0)
+    return handler.rfile.read(length) if length else b""
+
+
+class GitHandler(http.server.BaseHTTPRequestHandler):
+    root = "."
+    token = None
+
+    def log_message(self, fmt, *args):
+        sys.stderr.write("http_git_server: " + (fmt % args) + "\n")
+
+    def authorized(self, path):
+        if not path.startswith("/private/"):
+            return True
+        want = "Basic " + base64.b64encode(
+            ("x-access-token:%s" % self.token).encode()).decode()
+        return self.token is not None and \
+            self.headers.get("Authorization") == want
+
+    def run_backend(self, method):
+        path, _, query = self.path.partition("?")
+        if not self.authorized(path):
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="test"')
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        body = read_body(self) if method == "POST" else b""
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": os.environ.get("HOME", "/nonexistent"),
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_PROJECT_ROOT": self.root,
+            "GIT_HTTP_EXPORT_ALL": "1",
+            "GATEWAY_INTERFACE": "CGI/1.1",
+            "REQUEST_METHOD": method,
+            "PATH_INFO": path,
+            "QUERY_STRING": query,
+            "CONTENT_TYPE": self.headers.get("Content-Type", ""),
+            "CONTENT_LENGTH": str(len(body)),
+            "REMOTE_ADDR": self.client_address[0],
+            "REMOTE_USER": "x-access-token",
+            "SERVER_PROTOCOL": "HTTP/1.0",
+        }
+        if self.headers.get("Content-Encoding"):
+            env["HTTP_CONTENT_ENCODING"] = self.headers["Content-Encoding"]
+        if self.headers.get("Git-Protocol"):
+            env["GIT_PROTOCOL"] = self.headers["Git-Protocol"]
+        proc = subprocess.run(["git", "http-backend"], input=body, env=env,
+                              stdout=subprocess.PIPE, check=False)
+        head, _, payload = proc.stdout.partition(b"\r\n\r\n")
+        if not _:
+            head, _, payload = proc.stdout.partition(b"\n\n")
+        status = 200
+        headers = []
+        for line in head.decode("latin-1").splitlines():
+            name, _, value = line.partition(":")
+            if name.lower() == "status":
+                status = int(value.strip().split()[0])
+            elif name:
+                headers.append((name, value.strip()))
+        self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def do_GET(self):
+        self.run_backend("GET")
+
+    def do_POST(self):
+        self.run_backend("POST")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--root", required=True)
+    ap.add_argument("--token")
+    ap.add_argument("--max-seconds", type=float, default=300)
+    args = ap.parse_args()
+    GitHandler.root = os.path.abspath(args.root)
+    GitHandler.token = args.token
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), GitHandler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    print(server.server_address[1], flush=True)
+
+    stop = threading.Event()
+
+    def watch_stdin():
+        while sys.stdin.buffer.read(4096):
+            pass
+        stop.set()
+
+    threading.Thread(target=watch_stdin, daemon=True).start()
+    stop.wait(args.max_seconds)
+    server.shutdown()
+
+
+if __name__ == "__main__":
+    main()
