@@ -23,7 +23,7 @@ static int load_metrics(struct pb_run_ctx *ctx, struct pb_stage_record *rec)
 
 	if (!path)
 		return pb_stage_fail(rec, PB_ERROR, "out of memory");
-	obj = json_load_file(path, JSON_DECODE_INT_AS_REAL, &jerr);
+	obj = json_load_file(path, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
 	if (!obj) {
 		if (json_error_code(&jerr) == json_error_cannot_open_file)
 			rc = pb_stage_fail(rec, PB_ENOTFOUND,
