@@ -1,0 +1,1434 @@
+/* config.c: bot.conf read with inih, every problem kept with its line */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "prbot/buf.h"
+#include "prbot/config.h"
+#include "prbot/suggest.h"
+#include "prbot/err.h"
+#include "prbot/redact.h"
+#include "prbot/repoconf.h"
+#include "banned.h"
+
+#define CONF_MAX_SIZE	(1024 * 1024)
+#define SECRET_MAX_SIZE (64 * 1024)
+
+/* Stands for ':' inside a [labels] key while inih splits the line. */
+#define LABEL_COLON '\x1f'
+
+/* ---- permissions ---- */
+
+static const char *const perm_names[] = {
+	"none", "read", "triage", "write", "maintain", "admin",
+};
+
+int pb_perm_parse(enum pb_perm *out, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(perm_names) / sizeof(perm_names[0]); i++) {
+		if (name && !strcmp(name, perm_names[i])) {
+			*out = (enum pb_perm)i;
+			return 0;
+		}
+	}
+	return pb_err_setc(PB_EINVAL,
+			   "unknown permission '%s': use read, triage, write, "
+			   "maintain or admin",
+			   name ? name : "");
+}
+
+const char *pb_perm_name(enum pb_perm p)
+{
+	if ((unsigned)p >= sizeof(perm_names) / sizeof(perm_names[0]))
+		return "?";
+	return perm_names[p];
+}
+
+/* ---- the keys of each section ---- */
+
+enum sect {
+	S_NONE = 0, /* before the first header */
+	S_SERVER,
+	S_GITHUB,
+	S_STORE,
+	S_SLACK,
+	S_PERMISSIONS,
+	S_LABELS,
+	S_SCHEDULE,
+	S_REPO,
+	S_SKIP /* a bad header: its keys are not checked again */
+};
+
+static const struct {
+	const char *name;
+	enum sect sect;
+	int named; /* [schedule "NAME"] */
+} sections[] = {
+	{ "server", S_SERVER, 0 },
+	{ "github", S_GITHUB, 0 },
+	{ "store", S_STORE, 0 },
+	{ "slack", S_SLACK, 0 },
+	{ "permissions", S_PERMISSIONS, 0 },
+	{ "labels", S_LABELS, 0 },
+	{ "schedule", S_SCHEDULE, 1 },
+	{ "repo", S_REPO, 1 },
+};
+
+enum vtype {
+	V_STR,	    /* any text */
+	V_WORD,	    /* text without spaces */
+	V_URL,	    /* http:// or https:// */
+	V_LISTEN,   /* HOST:PORT */
+	V_INT,	    /* int in [min, max] */
+	V_LONG,	    /* long in [min, max] */
+	V_DIGITS,   /* a numeric id kept as text */
+	V_LOGLEVEL, /* error warn info debug */
+	V_NAMES,    /* space-separated variable names */
+	V_LIST,	    /* space-separated words */
+	V_DURATION, /* seconds or 1h30m; 0 = unlimited */
+	V_SIZE,	    /* bytes with K M G T */
+	V_BOOL,
+	V_SECRET, /* env:NAME or file:PATH */
+	V_STORE,  /* file://DIR or s3://BUCKET/PREFIX */
+	V_RELPATH,
+	V_CRON
+};
+
+struct key_def {
+	enum sect sect;
+	const char *name;
+	enum vtype type;
+	size_t off;   /* in struct pb_config, or the schedule / repo entry */
+	size_t off_n; /* V_NAMES, V_LIST: where the count goes */
+	long min, max;
+};
+
+#define CF(field) offsetof(struct pb_config, field)
+#define SF(field) offsetof(struct pb_conf_schedule, field)
+#define RF(field) offsetof(struct pb_conf_repo, field)
+
+static const struct key_def keys[] = {
+	{ S_SERVER, "listen", V_LISTEN, CF(server.listen), 0, 0, 0 },
+	{ S_SERVER, "workers", V_INT, CF(server.workers), 0, 1, 256 },
+	{ S_SERVER, "state", V_STR, CF(server.state), 0, 0, 0 },
+	{ S_SERVER, "workdir", V_STR, CF(server.workdir), 0, 0, 0 },
+	{ S_SERVER, "log_level", V_LOGLEVEL, CF(server.log_level), 0, 0, 0 },
+	{ S_SERVER, "queue_max", V_INT, CF(server.queue_max), 0, 1, 10000000 },
+	{ S_SERVER, "python", V_STR, CF(server.python), 0, 0, 0 },
+	{ S_SERVER, "env_pass", V_NAMES, CF(server.env_pass),
+	  CF(server.n_env_pass), 0, 0 },
+	{ S_SERVER, "limit_cpu", V_DURATION, CF(server.limit_cpu_sec), 0, 0,
+	  0 },
+	{ S_SERVER, "limit_memory", V_SIZE, CF(server.limit_memory), 0, 0, 0 },
+	{ S_SERVER, "limit_fsize", V_SIZE, CF(server.limit_fsize), 0, 0, 0 },
+	{ S_SERVER, "limit_nofile", V_LONG, CF(server.limit_nofile), 0, 0,
+	  1048576 },
+	{ S_SERVER, "keep_workspace", V_BOOL, CF(server.keep_workspace), 0, 0,
+	  0 },
+	{ S_GITHUB, "api_url", V_URL, CF(github.api_url), 0, 0, 0 },
+	{ S_GITHUB, "token", V_SECRET, CF(github.token), 0, 0, 0 },
+	{ S_GITHUB, "app_id", V_DIGITS, CF(github.app_id), 0, 0, 0 },
+	{ S_GITHUB, "private_key", V_SECRET, CF(github.private_key), 0, 0, 0 },
+	{ S_GITHUB, "webhook_secret", V_SECRET, CF(github.webhook_secret), 0, 0,
+	  0 },
+	{ S_GITHUB, "bot_login", V_WORD, CF(github.bot_login), 0, 0, 0 },
+	{ S_STORE, "url", V_STORE, CF(store.url), 0, 0, 0 },
+	{ S_STORE, "endpoint", V_URL, CF(store.endpoint), 0, 0, 0 },
+	{ S_STORE, "region", V_WORD, CF(store.region), 0, 0, 0 },
+	{ S_STORE, "access_key", V_SECRET, CF(store.access_key), 0, 0, 0 },
+	{ S_STORE, "secret_key", V_SECRET, CF(store.secret_key), 0, 0, 0 },
+	{ S_SLACK, "signing_secret", V_SECRET, CF(slack.signing_secret), 0, 0,
+	  0 },
+	{ S_SLACK, "bot_token", V_SECRET, CF(slack.bot_token), 0, 0, 0 },
+	{ S_SCHEDULE, "cron", V_CRON, SF(cron), 0, 0, 0 },
+	{ S_SCHEDULE, "repo", V_WORD, SF(repo), 0, 0, 0 },
+	{ S_SCHEDULE, "ref", V_WORD, SF(ref), 0, 0, 0 },
+	{ S_SCHEDULE, "command", V_STR, SF(command), 0, 0, 0 },
+	{ S_SCHEDULE, "notify", V_STR, SF(notify), 0, 0, 0 },
+	{ S_REPO, "clone_url", V_WORD, RF(clone_url), 0, 0, 0 },
+	{ S_REPO, "config", V_RELPATH, RF(config), 0, 0, 0 },
+	{ S_REPO, "serving", V_LIST, RF(serving), RF(n_serving), 0, 0 },
+	{ S_REPO, "allow_forks", V_BOOL, RF(allow_forks), 0, 0, 0 },
+};
+
+/* ---- parse state ---- */
+
+struct seen_key {
+	char *sect; /* the header as normalized: server, schedule "x" */
+	char *key;
+	int line;
+};
+
+struct conf_ctx {
+	struct pb_config *c;
+	const char *file; /* for messages */
+	char *dir;	  /* the config file's folder, for file:PATH */
+	struct pb_diags *diags;
+
+	const char *text; /* the whole file */
+	size_t len, pos;
+	int line;
+
+	enum sect sect;
+	char *sect_id;		       /* owned: key of seen_key.sect */
+	size_t entry;		       /* schedule or repo index */
+	int *sched_lines, *repo_lines; /* where each was opened */
+
+	struct seen_key *seen;
+	size_t n_seen, alloc_seen;
+	int oom;
+};
+
+static int diag(struct conf_ctx *x, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int diag(struct conf_ctx *x, int line, const char *fmt, ...)
+{
+	struct pb_buf b = PB_BUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (pb_buf_vprintf(&b, fmt, ap) < 0)
+		x->oom = 1;
+	va_end(ap);
+	pb_diag_add(x->diags, x->file, line, "%s", pb_buf_cstr(&b));
+	pb_buf_release(&b);
+	return PB_EINVAL;
+}
+
+static const char *closest_key(enum sect s, const char *name)
+{
+	const char *hit = NULL;
+	size_t i, best = SIZE_MAX;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (keys[i].sect == s &&
+		    pb_suggest_close(name, keys[i].name, &best))
+			hit = keys[i].name;
+	return hit;
+}
+
+static const char *closest_section(const char *name)
+{
+	const char *hit = NULL;
+	size_t i, best = SIZE_MAX;
+
+	for (i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
+		if (pb_suggest_close(name, sections[i].name, &best))
+			hit = sections[i].name;
+	return hit;
+}
+
+static const char *sect_name(enum sect s)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
+		if (sections[i].sect == s)
+			return sections[i].name;
+	return "?";
+}
+
+/* The line key was set on in section sect_id, or 0. */
+static int seen_line(const struct conf_ctx *x, const char *sect_id,
+		     const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < x->n_seen; i++)
+		if (!strcmp(x->seen[i].sect, sect_id) &&
+		    !strcmp(x->seen[i].key, key))
+			return x->seen[i].line;
+	return 0;
+}
+
+/* 0 the first time key is set in this section, else a diag. */
+static int seen_check(struct conf_ctx *x, const char *key)
+{
+	struct seen_key *v;
+	int first = seen_line(x, x->sect_id, key);
+
+	if (first)
+		return diag(x, x->line,
+			    "duplicate key '%s' in [%s] (first set on line "
+			    "%d): keep one",
+			    key, x->sect_id, first);
+	if (x->n_seen == x->alloc_seen) {
+		size_t n = x->alloc_seen ? x->alloc_seen * 2 : 32;
+
+		v = realloc(x->seen, n * sizeof(*v));
+		if (!v)
+			goto oom;
+		x->seen = v;
+		x->alloc_seen = n;
+	}
+	v = &x->seen[x->n_seen];
+	v->sect = strdup(x->sect_id);
+	v->key = strdup(key);
+	v->line = x->line;
+	if (!v->sect || !v->key) {
+		free(v->sect);
+		free(v->key);
+		goto oom;
+	}
+	x->n_seen++;
+	return 0;
+oom:
+	x->oom = 1;
+	return PB_ERROR;
+}
+
+/* ---- values ---- */
+
+static int set_str(struct conf_ctx *x, char **dst, const char *value)
+{
+	char *s = strdup(value);
+
+	if (!s) {
+		x->oom = 1;
+		return PB_ERROR;
+	}
+	free(*dst);
+	*dst = s;
+	return 0;
+}
+
+static int is_var_name(const char *s)
+{
+	if (!*s || !(isalpha((unsigned char)*s) || *s == '_'))
+		return 0;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '_')
+			return 0;
+	return 1;
+}
+
+static int parse_long(long *out, const char *s)
+{
+	char *end;
+	long v;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* "8G" -> 8 GiB; binary multiples, as ulimit and the kernel count */
+static int parse_size(long long *out, const char *s)
+{
+	unsigned long long v, mult = 1;
+	char *end;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -1;
+	switch (toupper((unsigned char)*end)) {
+	case 'T':
+		mult <<= 10;
+		/* fall through */
+	case 'G':
+		mult <<= 10;
+		/* fall through */
+	case 'M':
+		mult <<= 10;
+		/* fall through */
+	case 'K':
+		mult <<= 10;
+		end++;
+		break;
+	case '\0':
+		break;
+	default:
+		return -1;
+	}
+	if (*end || v > (unsigned long long)LLONG_MAX / mult)
+		return -1;
+	*out = (long long)(v * mult);
+	return 0;
+}
+
+static int parse_bool(int *out, const char *s)
+{
+	static const char *const yes[] = { "true", "yes", "1" };
+	static const char *const no[] = { "false", "no", "0" };
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		if (!strcasecmp(s, yes[i])) {
+			*out = 1;
+			return 0;
+		}
+		if (!strcasecmp(s, no[i])) {
+			*out = 0;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int check_listen(const char *s)
+{
+	const char *colon = strrchr(s, ':');
+	long port;
+
+	if (!colon || colon == s || parse_long(&port, colon + 1) < 0)
+		return -1;
+	return port >= 1 && port <= 65535 ? 0 : -1;
+}
+
+static int check_url(const char *s)
+{
+	if (!strncmp(s, "https://", 8))
+		return s[8] ? 0 : -1;
+	if (!strncmp(s, "http://", 7))
+		return s[7] ? 0 : -1;
+	return -1;
+}
+
+static int check_store(const char *s)
+{
+	if (!strncmp(s, "file://", 7))
+		return s[7] ? 0 : -1;
+	if (!strncmp(s, "s3://", 5))
+		return s[5] && s[5] != '/' ? 0 : -1;
+	return -1;
+}
+
+static int check_relpath(const char *s)
+{
+	const char *p = s;
+	size_t n;
+
+	if (*s == '/')
+		return -1;
+	while (*p) {
+		n = strcspn(p, "/");
+		if (n == 2 && p[0] == '.' && p[1] == '.')
+			return -1;
+		p += n;
+		if (*p == '/')
+			p++;
+	}
+	return 0;
+}
+
+/* Five fields (minute hour day month weekday), each of cron's characters. */
+static int check_cron(const char *s)
+{
+	int fields = 0;
+
+	while (*s) {
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (!*s)
+			break;
+		fields++;
+		while (*s && *s != ' ' && *s != '\t') {
+			if (!isalnum((unsigned char)*s) && !strchr("*/,-", *s))
+				return -1;
+			s++;
+		}
+	}
+	return fields == 5 ? 0 : -1;
+}
+
+/* Split on spaces into a new list; checks names when want_names. */
+static int set_list(struct conf_ctx *x, const struct key_def *k, char *base,
+		    const char *value)
+{
+	char ***dst = (char ***)(base + k->off);
+	size_t *dst_n = (size_t *)(base + k->off_n);
+	char **v = NULL, **nv, *w;
+	const char *p = value;
+	size_t n = 0, i, len;
+	int rc = 0;
+
+	while (*p) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p)
+			break;
+		len = strcspn(p, " \t");
+		w = strndup(p, len);
+		if (!w)
+			goto oom;
+		if (k->type == V_NAMES && !is_var_name(w)) {
+			rc = diag(x, x->line,
+				  "'%s': '%s' is not a variable name: list "
+				  "names such as HTTPS_PROXY separated by "
+				  "spaces",
+				  k->name, w);
+			free(w);
+			goto out;
+		}
+		nv = realloc(v, (n + 1) * sizeof(*v));
+		if (!nv) {
+			free(w);
+			goto oom;
+		}
+		v = nv;
+		v[n++] = w;
+		p += len;
+	}
+	for (i = 0; i < *dst_n; i++)
+		free((*dst)[i]);
+	free(*dst);
+	*dst = v;
+	*dst_n = n;
+	return 0;
+oom:
+	x->oom = 1;
+	rc = PB_ERROR;
+out:
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+	return rc;
+}
+
+/* Read a secret file, refusing huge ones; trailing newlines dropped. */
+static int read_secret_file(char **out, const char *path)
+{
+	struct pb_buf b = PB_BUF_INIT;
+	char chunk[4096];
+	FILE *f;
+	size_t n;
+	int rc = 0;
+
+	pb_buf_init(&b, SECRET_MAX_SIZE);
+	f = fopen(path, "re");
+	if (!f)
+		return pb_err_setc(PB_ENOTFOUND, "%s", strerror(errno));
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		rc = pb_buf_add(&b, chunk, n);
+		if (rc == PB_ETOOBIG) {
+			rc = pb_err_setc(rc, "larger than %d KiB",
+					 SECRET_MAX_SIZE / 1024);
+			goto out;
+		}
+		if (rc < 0)
+			goto out;
+	}
+	if (ferror(f)) {
+		rc = pb_err_set("%s", strerror(errno));
+		goto out;
+	}
+	while (b.len && (b.ptr[b.len - 1] == '\n' || b.ptr[b.len - 1] == '\r'))
+		b.ptr[--b.len] = '\0';
+	if (!b.len) {
+		rc = pb_err_setc(PB_EINVAL, "the file is empty");
+		goto out;
+	}
+	if (memchr(b.ptr, '\0', b.len)) {
+		rc = pb_err_setc(PB_EINVAL, "the file holds a NUL byte");
+		goto out;
+	}
+	*out = pb_buf_detach(&b);
+out:
+	pb_buf_release(&b);
+	fclose(f);
+	return rc;
+}
+
+static int set_secret(struct conf_ctx *x, const struct key_def *k,
+		      struct pb_secret *s, const char *value)
+{
+	struct pb_buf path = PB_BUF_INIT;
+	char *resolved = NULL;
+	const char *v;
+	int rc = 0;
+
+	if (!strncmp(value, "env:", 4)) {
+		/* not echoed: a pasted secret is no variable name */
+		if (!is_var_name(value + 4))
+			return diag(x, x->line,
+				    "'%s': expected env:NAME with NAME a "
+				    "variable name such as GITHUB_TOKEN",
+				    k->name);
+		v = getenv(value + 4);
+		if (!v || !*v)
+			rc = diag(x, x->line,
+				  "'%s': environment variable '%s' is not set "
+				  "or empty: export it before starting prbot",
+				  k->name, value + 4);
+		else if (!(resolved = strdup(v)))
+			goto oom;
+	} else if (!strncmp(value, "file:", 5)) {
+		if (!value[5])
+			return diag(x, x->line,
+				    "'%s': no path after 'file:': write "
+				    "file:PATH",
+				    k->name);
+		/* relative to bot.conf, so the file can be moved with it */
+		if (value[5] != '/' && x->dir)
+			pb_buf_printf(&path, "%s/", x->dir);
+		if (pb_buf_puts(&path, value + 5) < 0)
+			goto oom;
+		rc = read_secret_file(&resolved, pb_buf_cstr(&path));
+		if (rc < 0)
+			rc = diag(x, x->line,
+				  "'%s': cannot read secret file '%s': %s",
+				  k->name, pb_buf_cstr(&path), pb_err_last());
+	} else {
+		/* the value itself is never repeated: it may be the secret */
+		return diag(x, x->line,
+			    "'%s' is a secret and must not be written in the "
+			    "file: use env:NAME or file:PATH",
+			    k->name);
+	}
+	if (set_str(x, &s->ref, value) < 0)
+		goto oom;
+	free(s->value);
+	s->value = resolved;
+	pb_buf_release(&path);
+	return rc;
+oom:
+	x->oom = 1;
+	free(resolved);
+	pb_buf_release(&path);
+	return PB_ERROR;
+}
+
+static int bad_value(struct conf_ctx *x, const struct key_def *k,
+		     const char *value, const char *expected)
+{
+	return diag(x, x->line, "'%s': expected %s, got '%s'", k->name,
+		    expected, value);
+}
+
+static int set_value(struct conf_ctx *x, const struct key_def *k, char *base,
+		     const char *value)
+{
+	void *dst = base + k->off;
+	long long size;
+	long n;
+	int b;
+	enum pb_log_level lvl;
+
+	switch (k->type) {
+	case V_STR:
+		return set_str(x, dst, value);
+	case V_WORD:
+		if (strpbrk(value, " \t"))
+			return bad_value(x, k, value,
+					 "one word without spaces");
+		return set_str(x, dst, value);
+	case V_URL:
+		if (check_url(value) < 0)
+			return bad_value(x, k, value,
+					 "an http:// or https:// URL");
+		return set_str(x, dst, value);
+	case V_STORE:
+		if (check_store(value) < 0)
+			return bad_value(x, k, value,
+					 "file://DIR or s3://BUCKET/PREFIX");
+		return set_str(x, dst, value);
+	case V_LISTEN:
+		if (check_listen(value) < 0)
+			return bad_value(x, k, value,
+					 "HOST:PORT such as 127.0.0.1:8080");
+		return set_str(x, dst, value);
+	case V_RELPATH:
+		if (check_relpath(value) < 0)
+			return bad_value(x, k, value,
+					 "a path relative to the repository "
+					 "root without '..'");
+		return set_str(x, dst, value);
+	case V_CRON:
+		if (check_cron(value) < 0)
+			return bad_value(x, k, value,
+					 "5 cron fields (minute hour day month "
+					 "weekday) such as '0 3 * * *'");
+		return set_str(x, dst, value);
+	case V_DIGITS:
+		if (strspn(value, "0123456789") != strlen(value))
+			return bad_value(x, k, value, "a number");
+		return set_str(x, dst, value);
+	case V_INT:
+	case V_LONG:
+		if (parse_long(&n, value) < 0 || n < k->min || n > k->max)
+			return diag(x, x->line,
+				    "'%s': expected a whole number from %ld to "
+				    "%ld, got '%s'",
+				    k->name, k->min, k->max, value);
+		if (k->type == V_INT)
+			*(int *)dst = (int)n;
+		else
+			*(long *)dst = n;
+		return 0;
+	case V_LOGLEVEL:
+		if (pb_log_level_parse(&lvl, value) < 0)
+			return bad_value(x, k, value,
+					 "error, warn, info or debug");
+		*(enum pb_log_level *)dst = lvl;
+		return 0;
+	case V_NAMES:
+	case V_LIST:
+		return set_list(x, k, base, value);
+	case V_DURATION:
+		if (pb_duration_parse(&n, value) < 0)
+			return bad_value(x, k, value,
+					 "seconds or a duration such as 90s, "
+					 "30m, 1h30m (0 for no limit)");
+		*(long *)dst = n;
+		return 0;
+	case V_SIZE:
+		if (parse_size(&size, value) < 0)
+			return bad_value(x, k, value,
+					 "bytes or a size such as 512M or 8G "
+					 "(0 for no limit)");
+		*(long long *)dst = size;
+		return 0;
+	case V_BOOL:
+		if (parse_bool(&b, value) < 0)
+			return bad_value(x, k, value,
+					 "true or false (yes/no, 1/0)");
+		*(int *)dst = b;
+		return 0;
+	case V_SECRET:
+		return set_secret(x, k, dst, value);
+	}
+	return 0;
+}
+
+/* ---- sections ---- */
+
+static int add_schedule(struct conf_ctx *x, const char *name)
+{
+	struct pb_conf_schedule *v, *s;
+	int *lines;
+	size_t n = x->c->n_schedules;
+
+	v = realloc(x->c->schedules, (n + 1) * sizeof(*v));
+	if (!v)
+		goto oom;
+	x->c->schedules = v;
+	lines = realloc(x->sched_lines, (n + 1) * sizeof(*lines));
+	if (!lines)
+		goto oom;
+	x->sched_lines = lines;
+	s = &v[n];
+	memset(s, 0, sizeof(*s));
+	s->name = strdup(name);
+	s->ref = strdup("main");
+	s->command = strdup("/evaluate");
+	x->c->n_schedules++;
+	lines[n] = x->line;
+	if (!s->name || !s->ref || !s->command)
+		goto oom;
+	x->entry = n;
+	return 0;
+oom:
+	x->oom = 1;
+	return PB_ERROR;
+}
+
+/* OWNER/NAME as GitHub allows them: one slash, no spaces */
+static int check_repo_name(const char *s)
+{
+	const char *slash = strchr(s, '/');
+
+	if (!slash || slash == s || !slash[1] || strchr(slash + 1, '/'))
+		return -1;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("-_./", *s))
+			return -1;
+	return 0;
+}
+
+static int add_repo(struct conf_ctx *x, const char *name)
+{
+	struct pb_conf_repo *v, *r;
+	struct pb_buf url = PB_BUF_INIT;
+	int *lines;
+	size_t n = x->c->n_repos;
+
+	v = realloc(x->c->repos, (n + 1) * sizeof(*v));
+	if (!v)
+		goto oom;
+	x->c->repos = v;
+	lines = realloc(x->repo_lines, (n + 1) * sizeof(*lines));
+	if (!lines)
+		goto oom;
+	x->repo_lines = lines;
+	r = &v[n];
+	memset(r, 0, sizeof(*r));
+	x->c->n_repos++;
+	lines[n] = x->line;
+	if (pb_buf_printf(&url, "https://github.com/%s.git", name) < 0)
+		goto oom;
+	r->clone_url = pb_buf_detach(&url);
+	r->name = strdup(name);
+	r->config = strdup(".prbot.yml");
+	if (!r->name || !r->config)
+		goto oom;
+	x->entry = n;
+	return 0;
+oom:
+	x->oom = 1;
+	return PB_ERROR;
+}
+
+static int open_named(struct conf_ctx *x, enum sect s, const char *name)
+{
+	size_t i;
+
+	if (!*name || strchr(name, '"'))
+		return diag(x, x->line,
+			    "[%s \"%s\"]: expected a name between the quotes",
+			    sect_name(s), name);
+	if (s == S_REPO && check_repo_name(name) < 0)
+		return diag(x, x->line,
+			    "[repo \"%s\"]: expected OWNER/NAME such as "
+			    "[repo \"acme/iris\"]",
+			    name);
+	if (s == S_SCHEDULE) {
+		for (i = 0; i < x->c->n_schedules; i++)
+			if (!strcmp(x->c->schedules[i].name, name))
+				goto dup;
+		return add_schedule(x, name);
+	}
+	for (i = 0; i < x->c->n_repos; i++)
+		if (!strcmp(x->c->repos[i].name, name))
+			goto dup;
+	return add_repo(x, name);
+dup:
+	return diag(x, x->line,
+		    "duplicate section [%s \"%s\"] (first on line %d): merge "
+		    "the two",
+		    sect_name(s), name,
+		    s == S_SCHEDULE ? x->sched_lines[i] : x->repo_lines[i]);
+}
+
+/* "[server]" or "[schedule "NAME"]" (text is the line after '['). */
+static void open_section(struct conf_ctx *x, const char *text, size_t len)
+{
+	struct pb_buf id = PB_BUF_INIT;
+	const char *end = memchr(text, ']', len), *p, *q;
+	size_t wlen, i;
+	char word[32], *name = NULL;
+
+	x->sect = S_SKIP;
+	if (!end) {
+		diag(x, x->line, "section header is missing its ']'");
+		return;
+	}
+	p = end + 1;
+	while (p < text + len && isspace((unsigned char)*p))
+		p++;
+	if (p < text + len && *p != ';' && *p != '#') {
+		diag(x, x->line, "unexpected text after the section header");
+		return;
+	}
+	p = text;
+	while (p < end && isspace((unsigned char)*p))
+		p++;
+	wlen = 0;
+	while (p + wlen < end && !isspace((unsigned char)p[wlen]))
+		wlen++;
+	if (wlen >= sizeof(word))
+		wlen = sizeof(word) - 1;
+	memcpy(word, p, wlen);
+	word[wlen] = '\0';
+	p += wlen;
+	while (p < end && isspace((unsigned char)*p))
+		p++;
+	q = end;
+	while (q > p && isspace((unsigned char)q[-1]))
+		q--;
+
+	for (i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
+		if (!strcmp(word, sections[i].name))
+			break;
+	if (i == sizeof(sections) / sizeof(sections[0])) {
+		const char *hint = closest_section(word);
+
+		if (hint)
+			diag(x, x->line,
+			     "unknown section [%s] (did you mean [%s]?)", word,
+			     hint);
+		else
+			diag(x, x->line,
+			     "unknown section [%s]: sections are server, "
+			     "github, store, slack, permissions, labels, "
+			     "schedule \"NAME\" and repo \"OWNER/NAME\"",
+			     word);
+		return;
+	}
+	if (!sections[i].named) {
+		if (p != q) {
+			diag(x, x->line, "[%s] takes no name", word);
+			return;
+		}
+		if (set_str(x, &x->sect_id, word) == 0)
+			x->sect = sections[i].sect;
+		return;
+	}
+	if (q - p < 2 || *p != '"' || q[-1] != '"') {
+		diag(x, x->line, "[%s] needs a quoted name: write [%s \"%s\"]",
+		     word, word,
+		     sections[i].sect == S_REPO ? "OWNER/NAME" : "NAME");
+		return;
+	}
+	name = strndup(p + 1, (size_t)(q - p - 2));
+	if (!name) {
+		x->oom = 1;
+		return;
+	}
+	if (open_named(x, sections[i].sect, name) == 0 &&
+	    pb_buf_printf(&id, "%s \"%s\"", word, name) == 0) {
+		free(x->sect_id);
+		x->sect_id = pb_buf_detach(&id);
+		x->sect = sections[i].sect;
+	}
+	pb_buf_release(&id);
+	free(name);
+}
+
+/* ---- inih callbacks ---- */
+
+/*
+ * inih reads through this so that every line is counted (its handler has no
+ * line number), section headers are read here in full (inih cuts them at 50
+ * bytes), and lines inih would misread are reported instead.
+ */
+static char *conf_reader(char *str, int num, void *stream)
+{
+	struct conf_ctx *x = stream;
+	const char *p, *eol, *eq;
+	size_t n, i;
+
+	if (x->pos >= x->len)
+		return NULL;
+	p = x->text + x->pos;
+	eol = memchr(p, '\n', x->len - x->pos);
+	n = eol ? (size_t)(eol - p) : x->len - x->pos;
+	x->pos += n + (eol ? 1 : 0);
+	x->line++;
+	str[0] = '\n';
+	str[1] = '\0';
+
+	if (x->line == 1 && n >= 3 && !memcmp(p, "\xEF\xBB\xBF", 3)) {
+		p += 3;
+		n -= 3;
+	}
+	if (n && p[n - 1] == '\r')
+		n--;
+	/* no continuation lines: an indented key is just a key */
+	while (n && isspace((unsigned char)*p)) {
+		p++;
+		n--;
+	}
+	if (!n || *p == ';' || *p == '#')
+		return str;
+	if (memchr(p, '\0', n)) {
+		diag(x, x->line, "the line holds a NUL byte");
+		return str;
+	}
+	if (*p == '[') {
+		open_section(x, p + 1, n - 1);
+		return str;
+	}
+	if (n + 2 > (size_t)num) {
+		diag(x, x->line,
+		     "the line is longer than %d characters: shorten it (a "
+		     "long secret belongs in a file:PATH)",
+		     num - 2);
+		return str;
+	}
+	eq = memchr(p, '=', n);
+	if (!eq && !memchr(p, ':', n)) {
+		/* not echoed: a line pasted by mistake may be a secret */
+		diag(x, x->line, "expected KEY = VALUE or a [section] header");
+		return str;
+	}
+	memcpy(str, p, n);
+	str[n] = '\n';
+	str[n + 1] = '\0';
+	/* a label such as "prbot:evaluate" keeps its ':' */
+	if (x->sect == S_LABELS && eq)
+		for (i = 0; i < (size_t)(eq - p); i++)
+			if (str[i] == ':')
+				str[i] = LABEL_COLON;
+	return str;
+}
+
+static void set_permission(struct conf_ctx *x, const char *name,
+			   const char *value)
+{
+	struct pb_conf_permission *v;
+	enum pb_perm level;
+	const char *cmd = *name == '/' ? name + 1 : name;
+	size_t n = x->c->n_permissions;
+
+	if (!*cmd || strspn(cmd, "abcdefghijklmnopqrstuvwxyz0123456789_-") !=
+			     strlen(cmd)) {
+		diag(x, x->line,
+		     "[permissions]: '%s' is not a command name: write "
+		     "COMMAND = LEVEL such as deploy = maintain",
+		     name);
+		return;
+	}
+	if (seen_check(x, cmd) < 0)
+		return;
+	if (pb_perm_parse(&level, value) < 0) {
+		diag(x, x->line, "[permissions] '%s': %s", cmd, pb_err_last());
+		return;
+	}
+	v = realloc(x->c->permissions, (n + 1) * sizeof(*v));
+	if (!v)
+		goto oom;
+	x->c->permissions = v;
+	v[n].command = strdup(cmd);
+	if (!v[n].command)
+		goto oom;
+	v[n].level = level;
+	x->c->n_permissions++;
+	return;
+oom:
+	x->oom = 1;
+}
+
+static void set_label(struct conf_ctx *x, const char *name, const char *value)
+{
+	struct pb_kv *v;
+	char *key = strdup(name), *p;
+	size_t n = x->c->n_labels;
+
+	if (!key)
+		goto oom;
+	for (p = key; *p; p++)
+		if (*p == LABEL_COLON)
+			*p = ':';
+	if (seen_check(x, key) < 0)
+		goto out;
+	v = realloc(x->c->labels, (n + 1) * sizeof(*v));
+	if (!v)
+		goto oom;
+	x->c->labels = v;
+	v[n].key = key;
+	v[n].value = strdup(value);
+	v[n].line = x->line;
+	x->c->n_labels++;
+	if (!v[n].value)
+		x->oom = 1;
+	return;
+oom:
+	x->oom = 1;
+out:
+	free(key);
+}
+
+static char *entry_base(struct conf_ctx *x)
+{
+	switch (x->sect) {
+	case S_SCHEDULE:
+		return (char *)&x->c->schedules[x->entry];
+	case S_REPO:
+		return (char *)&x->c->repos[x->entry];
+	default:
+		return (char *)x->c;
+	}
+}
+
+static void set_key(struct conf_ctx *x, const char *name, const char *value)
+{
+	const struct key_def *k = NULL;
+	const char *hint;
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (keys[i].sect == x->sect && !strcmp(keys[i].name, name)) {
+			k = &keys[i];
+			break;
+		}
+	}
+	if (!k) {
+		hint = closest_key(x->sect, name);
+		if (hint)
+			diag(x, x->line,
+			     "unknown key '%s' in [%s] (did you mean '%s'?)",
+			     name, sect_name(x->sect), hint);
+		else
+			diag(x, x->line,
+			     "unknown key '%s' in [%s]: see bot.conf.example "
+			     "for the keys",
+			     name, sect_name(x->sect));
+		return;
+	}
+	if (seen_check(x, name) < 0)
+		return;
+	set_value(x, k, entry_base(x), value);
+}
+
+static int conf_handler(void *user, const char *section, const char *name,
+			const char *value)
+{
+	struct conf_ctx *x = user;
+
+	(void)section; /* conf_reader tracks the full section header */
+	if (x->sect == S_SKIP)
+		return 1;
+	if (!*name) {
+		diag(x, x->line, "no key before the '='");
+		return 1;
+	}
+	if (x->sect == S_NONE) {
+		diag(x, x->line,
+		     "'%s' is outside any section: put it under its [section] "
+		     "header",
+		     name);
+		return 1;
+	}
+	if (!*value) {
+		diag(x, x->line,
+		     "'%s' has no value: remove the line to keep the default",
+		     name);
+		return 1;
+	}
+	if (x->sect == S_PERMISSIONS)
+		set_permission(x, name, value);
+	else if (x->sect == S_LABELS)
+		set_label(x, name, value);
+	else
+		set_key(x, name, value);
+	return 1;
+}
+
+/* ---- whole-file checks ---- */
+
+/* Keys that were written but refused have their own message already. */
+static void check_required(struct conf_ctx *x)
+{
+	struct pb_buf id = PB_BUF_INIT;
+	int app_id, key;
+	size_t i;
+
+	for (i = 0; i < x->c->n_schedules; i++) {
+		const struct pb_conf_schedule *s = &x->c->schedules[i];
+
+		pb_buf_reset(&id);
+		if (pb_buf_printf(&id, "schedule \"%s\"", s->name) < 0) {
+			x->oom = 1;
+			return;
+		}
+		if (!seen_line(x, pb_buf_cstr(&id), "cron"))
+			diag(x, x->sched_lines[i],
+			     "[schedule \"%s\"]: missing 'cron' (such as "
+			     "cron = 0 3 * * *)",
+			     s->name);
+		if (!seen_line(x, pb_buf_cstr(&id), "repo"))
+			diag(x, x->sched_lines[i],
+			     "[schedule \"%s\"]: missing 'repo' (OWNER/NAME)",
+			     s->name);
+	}
+	pb_buf_release(&id);
+	/* a GitHub App needs both its id and its key */
+	app_id = seen_line(x, "github", "app_id");
+	key = seen_line(x, "github", "private_key");
+	if (!app_id != !key)
+		diag(x, app_id ? app_id : key,
+		     "[github]: 'app_id' and 'private_key' go together: set "
+		     "both to act as a GitHub App, or neither");
+}
+
+/* ---- public ---- */
+
+static void secret_release(struct pb_secret *s)
+{
+	free(s->ref);
+	free(s->value);
+	s->ref = NULL;
+	s->value = NULL;
+}
+
+void pb_config_free(struct pb_config *c)
+{
+	size_t i, j;
+
+	if (!c)
+		return;
+	free(c->path);
+	free(c->server.listen);
+	free(c->server.state);
+	free(c->server.workdir);
+	free(c->server.python);
+	for (i = 0; i < c->server.n_env_pass; i++)
+		free(c->server.env_pass[i]);
+	free(c->server.env_pass);
+	free(c->github.api_url);
+	secret_release(&c->github.token);
+	free(c->github.app_id);
+	secret_release(&c->github.private_key);
+	secret_release(&c->github.webhook_secret);
+	free(c->github.bot_login);
+	free(c->store.url);
+	free(c->store.endpoint);
+	free(c->store.region);
+	secret_release(&c->store.access_key);
+	secret_release(&c->store.secret_key);
+	secret_release(&c->slack.signing_secret);
+	secret_release(&c->slack.bot_token);
+	for (i = 0; i < c->n_permissions; i++)
+		free(c->permissions[i].command);
+	free(c->permissions);
+	for (i = 0; i < c->n_labels; i++) {
+		free(c->labels[i].key);
+		free(c->labels[i].value);
+	}
+	free(c->labels);
+	for (i = 0; i < c->n_schedules; i++) {
+		free(c->schedules[i].name);
+		free(c->schedules[i].cron);
+		free(c->schedules[i].repo);
+		free(c->schedules[i].ref);
+		free(c->schedules[i].command);
+		free(c->schedules[i].notify);
+	}
+	free(c->schedules);
+	for (i = 0; i < c->n_repos; i++) {
+		free(c->repos[i].name);
+		free(c->repos[i].clone_url);
+		free(c->repos[i].config);
+		for (j = 0; j < c->repos[i].n_serving; j++)
+			free(c->repos[i].serving[j]);
+		free(c->repos[i].serving);
+	}
+	free(c->repos);
+	free(c);
+}
+
+int pb_config_defaults(struct pb_config **out)
+{
+	struct pb_config *c = calloc(1, sizeof(*c));
+
+	*out = NULL;
+	if (!c)
+		return pb_err_set("out of memory");
+	c->server.listen = strdup("127.0.0.1:8080");
+	c->server.workers = 2;
+	c->server.state = strdup("./var/prbot.db");
+	c->server.workdir = strdup("./var/work");
+	c->server.log_level = PB_LOG_INFO;
+	c->server.queue_max = 1000;
+	/* Debian's python3 has the python3-* packages; a pyenv one may not */
+	c->server.python = strdup(access("/usr/bin/python3", X_OK) == 0 ?
+					  "/usr/bin/python3" :
+					  "python3");
+	c->server.limit_cpu_sec = 3600;
+	c->server.limit_memory = 8LL << 30;
+	c->server.limit_fsize = 4LL << 30;
+	c->server.limit_nofile = 1024;
+	c->server.keep_workspace = 1;
+	c->github.api_url = strdup("https://api.github.com");
+	c->github.bot_login = strdup("prbot");
+	c->store.url = strdup("file://./var/artifacts");
+	c->store.region = strdup("us-east-1");
+	if (!c->server.listen || !c->server.state || !c->server.workdir ||
+	    !c->server.python || !c->github.api_url || !c->github.bot_login ||
+	    !c->store.url || !c->store.region) {
+		pb_config_free(c);
+		return pb_err_set("out of memory");
+	}
+	*out = c;
+	return 0;
+}
+
+/* The whole file, so the reader can count lines; NULL-safe for errors. */
+static int read_conf_file(struct pb_buf *out, const char *path)
+{
+	char chunk[8192];
+	FILE *f;
+	size_t n;
+	int rc = 0;
+
+	pb_buf_init(out, CONF_MAX_SIZE);
+	f = fopen(path, "re");
+	if (!f)
+		return pb_err_setc(PB_ENOTFOUND, "%s", strerror(errno));
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		rc = pb_buf_add(out, chunk, n);
+		if (rc == PB_ETOOBIG)
+			rc = pb_err_setc(PB_ENOTFOUND, "larger than %d MiB",
+					 CONF_MAX_SIZE / 1024 / 1024);
+		if (rc < 0)
+			goto out;
+	}
+	if (ferror(f))
+		rc = pb_err_setc(PB_ENOTFOUND, "%s", strerror(errno));
+out:
+	fclose(f);
+	return rc;
+}
+
+static char *dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == path)
+		return strdup("/");
+	return strndup(path, (size_t)(slash - path));
+}
+
+int pb_config_load(struct pb_config **out, const char *path,
+		   struct pb_diags *diags)
+{
+	struct conf_ctx x;
+	struct pb_buf text = PB_BUF_INIT;
+	size_t before = diags->n, i;
+	int rc;
+
+	*out = NULL;
+	memset(&x, 0, sizeof(x));
+	rc = pb_config_defaults(&x.c);
+	if (rc < 0 || !path)
+		goto out;
+	x.file = path;
+	x.diags = diags;
+	x.c->path = strdup(path);
+	/* no folder in path: file:PATH is read as written */
+	x.dir = strchr(path, '/') ? dir_of(path) : NULL;
+	if (!x.c->path || (strchr(path, '/') && !x.dir)) {
+		rc = pb_err_set("out of memory");
+		goto out;
+	}
+	rc = read_conf_file(&text, path);
+	if (rc < 0) {
+		pb_diag_add(diags, path, 0, "cannot read: %s", pb_err_last());
+		rc = pb_err_prefix(rc, "%s: cannot read", path);
+		goto out;
+	}
+	x.text = pb_buf_cstr(&text);
+	x.len = text.len;
+	rc = ini_parse_stream(conf_reader, &x, conf_handler, &x);
+	/* conf_reader hides what inih would refuse, so this is a backstop */
+	if (rc > 0)
+		diag(&x, rc, "cannot parse this line");
+	else if (rc < 0)
+		x.oom = 1;
+	check_required(&x);
+	rc = 0;
+	if (x.oom)
+		rc = pb_err_set("out of memory");
+	else if (diags->n > before)
+		rc = pb_err_setc(PB_EINVAL, "%s: %zu problems", path,
+				 diags->n - before);
+out:
+	if (rc < 0 && rc != PB_EINVAL) {
+		pb_config_free(x.c);
+		x.c = NULL;
+	}
+	*out = x.c;
+	for (i = 0; i < x.n_seen; i++) {
+		free(x.seen[i].sect);
+		free(x.seen[i].key);
+	}
+	free(x.seen);
+	free(x.sect_id);
+	free(x.sched_lines);
+	free(x.repo_lines);
+	free(x.dir);
+	pb_buf_release(&text);
+	return rc;
+}
+
+static const struct pb_secret *config_secret(const struct pb_config *c,
+					     size_t i, const char **name)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} secrets[] = {
+		{ "github.token", CF(github.token) },
+		{ "github.private_key", CF(github.private_key) },
+		{ "github.webhook_secret", CF(github.webhook_secret) },
+		{ "store.access_key", CF(store.access_key) },
+		{ "store.secret_key", CF(store.secret_key) },
+		{ "slack.signing_secret", CF(slack.signing_secret) },
+		{ "slack.bot_token", CF(slack.bot_token) },
+	};
+
+	if (i >= sizeof(secrets) / sizeof(secrets[0]))
+		return NULL;
+	*name = secrets[i].name;
+	return (const struct pb_secret *)((const char *)c + secrets[i].off);
+}
+
+int pb_config_add_secrets(const struct pb_config *c, struct pb_redactor *r)
+{
+	const struct pb_secret *s;
+	const char *name;
+	size_t i;
+	int rc;
+
+	for (i = 0; (s = config_secret(c, i, &name)); i++) {
+		if (!s->value)
+			continue;
+		rc = pb_redactor_add(r, s->value);
+		/* too short to mask without masking everything */
+		if (rc == PB_EINVAL && strlen(s->value) < 6)
+			continue;
+		if (rc < 0)
+			return pb_err_prefix(rc, "%s", name);
+	}
+	return 0;
+}
+
+char *pb_config_summary(const struct pb_config *c)
+{
+	struct pb_buf b = PB_BUF_INIT;
+	const struct pb_secret *s;
+	const char *name;
+	size_t i;
+	int n = 0, bad = 0;
+
+	/* a failed append empties b, so one failure spoils the whole text */
+	bad |= pb_buf_printf(&b, "config: %s\n",
+			     c->path ? c->path : "(built-in defaults)");
+	bad |= pb_buf_printf(&b, "listen: %s, workers: %d, queue_max: %d\n",
+			     c->server.listen, c->server.workers,
+			     c->server.queue_max);
+	bad |= pb_buf_printf(&b, "state: %s\n", c->server.state);
+	bad |= pb_buf_printf(&b, "workdir: %s\n", c->server.workdir);
+	bad |= pb_buf_printf(&b, "store: %s\n", c->store.url);
+	bad |= pb_buf_printf(&b, "github: %s as %s\n", c->github.api_url,
+			     c->github.bot_login);
+	bad |= pb_buf_puts(&b, "secrets:");
+	for (i = 0; (s = config_secret(c, i, &name)); i++) {
+		if (!s->ref)
+			continue;
+		bad |= pb_buf_printf(&b, " %s=%s", name, s->ref);
+		n++;
+	}
+	bad |= pb_buf_puts(&b, n ? "\n" : " none\n");
+	bad |= pb_buf_printf(&b,
+			     "permissions: %zu, labels: %zu, schedules: %zu, "
+			     "repos: %zu\n",
+			     c->n_permissions, c->n_labels, c->n_schedules,
+			     c->n_repos);
+	if (bad) {
+		pb_buf_release(&b);
+		return NULL;
+	}
+	return pb_buf_detach(&b);
+}
