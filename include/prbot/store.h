@@ -2,6 +2,8 @@
 #ifndef PRBOT_STORE_H
 #define PRBOT_STORE_H
 
+#include <stddef.h>
+
 #include "prbot/hash.h"
 
 struct pb_store;

@@ -1,0 +1,439 @@
+/* test_store.c: the file:// artifact store, atomic writes and mkdir -p */
+#define _XOPEN_SOURCE 700 /* nftw */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "prbot/err.h"
+#include "prbot/hash.h"
+#include "prbot/store.h"
+
+#define KEY "octo/iris/0123456789abcdef0123456789abcdef01234567/model.pkl"
+
+struct fixture {
+	char dir[64];
+	char url[96];
+	char src[128];
+	struct pb_store *store;
+};
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "wb");
+
+	assert_non_null(fp);
+	assert_int_equal(fputs(text, fp) >= 0, 1);
+	assert_int_equal(fclose(fp), 0);
+}
+
+static char *read_text(const char *path)
+{
+	static char text[4096];
+	FILE *fp = fopen(path, "rb");
+	size_t n;
+
+	assert_non_null(fp);
+	n = fread(text, 1, sizeof(text) - 1, fp);
+	fclose(fp);
+	text[n] = '\0';
+	return text;
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/prbot-test-store.XXXXXX");
+	if (!mkdtemp(f->dir)) {
+		free(f);
+		return -1;
+	}
+	snprintf(f->url, sizeof(f->url), "file://%s/art", f->dir);
+	snprintf(f->src, sizeof(f->src), "%s/model.pkl", f->dir);
+	if (pb_store_open(&f->store, f->url) < 0)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int remove_one(const char *path, const struct stat *st, int type,
+		      struct FTW *ftw)
+{
+	(void)st;
+	(void)type;
+	(void)ftw;
+	return remove(path);
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	int rc = nftw(f->dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+
+	pb_store_free(f->store);
+	free(f);
+	return rc;
+}
+
+/* The names in dir, sorted, joined with " ": what a person would see. */
+static const char *listing(const char *dir)
+{
+	static char out[1024];
+	struct dirent **names;
+	size_t len = 0;
+	int n, i;
+
+	out[0] = '\0';
+	n = scandir(dir, &names, NULL, alphasort);
+	assert_true(n >= 0);
+	for (i = 0; i < n; i++) {
+		if (strcmp(names[i]->d_name, ".") != 0 &&
+		    strcmp(names[i]->d_name, "..") != 0 && len < sizeof(out))
+			len += (size_t)snprintf(out + len, sizeof(out) - len,
+						"%s%s", len ? " " : "",
+						names[i]->d_name);
+		free(names[i]);
+	}
+	free(names);
+	return out;
+}
+
+static void object_dir(char *out, size_t len, const struct fixture *f)
+{
+	snprintf(out, len,
+		 "%s/art/octo/iris/0123456789abcdef0123456789abcdef01234567",
+		 f->dir);
+}
+
+static void test_store_put_creates_owner_repo_sha_file(void **state)
+{
+	struct fixture *f = *state;
+	struct pb_put_result r;
+	struct pb_digest want;
+	char path[256], url[300], dir[256], side[300];
+
+	write_file(f->src, "weights v1\n");
+	pb_hash_mem(&want, "weights v1\n", 11);
+	assert_int_equal(pb_store_put(&r, f->store, KEY, f->src), 0);
+	snprintf(path, sizeof(path), "%s/art/%s", f->dir, KEY);
+	snprintf(url, sizeof(url), "file://%s", path);
+	assert_string_equal(r.path, path);
+	assert_string_equal(r.url, url);
+	assert_int_equal(r.skipped, 0);
+	assert_string_equal(r.digest.md5, want.md5);
+	assert_string_equal(r.digest.sha256, want.sha256);
+	assert_int_equal(r.digest.size, 11);
+	assert_string_equal(read_text(path), "weights v1\n");
+	/* sha256sum's format next to it, and nothing else */
+	snprintf(side, sizeof(side), "%s.sha256", path);
+	snprintf(url, sizeof(url), "%s  model.pkl\n", want.sha256);
+	assert_string_equal(read_text(side), url);
+	object_dir(dir, sizeof(dir), f);
+	assert_string_equal(listing(dir), "model.pkl model.pkl.sha256");
+	pb_put_result_release(&r);
+	assert_null(r.url);
+	assert_null(r.path);
+}
+
+static void test_store_put_same_content_is_skipped_untouched(void **state)
+{
+	struct fixture *f = *state;
+	struct pb_put_result r1, r2;
+	struct stat before, after;
+
+	write_file(f->src, "weights v1\n");
+	assert_int_equal(pb_store_put(&r1, f->store, KEY, f->src), 0);
+	assert_int_equal(stat(r1.path, &before), 0);
+	usleep(20000); /* a rewrite would now show a later mtime */
+	assert_int_equal(pb_store_put(&r2, f->store, KEY, f->src), 0);
+	assert_int_equal(r2.skipped, 1);
+	assert_string_equal(r2.digest.sha256, r1.digest.sha256);
+	assert_string_equal(r2.digest.md5, r1.digest.md5);
+	assert_int_equal(r2.digest.size, 11);
+	assert_string_equal(r2.path, r1.path);
+	assert_int_equal(stat(r2.path, &after), 0);
+	assert_int_equal(after.st_mtim.tv_sec, before.st_mtim.tv_sec);
+	assert_int_equal(after.st_mtim.tv_nsec, before.st_mtim.tv_nsec);
+	assert_int_equal(after.st_ino, before.st_ino);
+	pb_put_result_release(&r2);
+	pb_put_result_release(&r1);
+}
+
+/* Without the sidecar the stored object is hashed: still skipped. */
+static void test_store_put_skips_by_hashing_when_sidecar_is_gone(void **state)
+{
+	struct fixture *f = *state;
+	struct pb_put_result r1, r2;
+	char side[300];
+	struct stat before, after;
+
+	write_file(f->src, "weights v1\n");
+	assert_int_equal(pb_store_put(&r1, f->store, KEY, f->src), 0);
+	snprintf(side, sizeof(side), "%s.sha256", r1.path);
+	assert_int_equal(unlink(side), 0);
+	assert_int_equal(stat(r1.path, &before), 0);
+	assert_int_equal(pb_store_put(&r2, f->store, KEY, f->src), 0);
+	assert_int_equal(r2.skipped, 1);
+	assert_int_equal(stat(r2.path, &after), 0);
+	assert_int_equal(after.st_ino, before.st_ino);
+	pb_put_result_release(&r2);
+	pb_put_result_release(&r1);
+}
+
+static void test_store_put_replaces_changed_content(void **state)
+{
+	static const char *const versions[] = {
+		"weights v1\n", "weights v2\n", /* same size, other bytes */
+		"weights v3, larger\n",		/* other size */
+	};
+	struct fixture *f = *state;
+	struct pb_put_result r;
+	struct pb_digest want;
+	char side[300], line[100];
+	size_t i;
+
+	for (i = 0; i < sizeof(versions) / sizeof(versions[0]); i++) {
+		write_file(f->src, versions[i]);
+		pb_hash_mem(&want, versions[i], strlen(versions[i]));
+		assert_int_equal(pb_store_put(&r, f->store, KEY, f->src), 0);
+		assert_int_equal(r.skipped, 0);
+		assert_string_equal(r.digest.sha256, want.sha256);
+		assert_string_equal(read_text(r.path), versions[i]);
+		snprintf(side, sizeof(side), "%s.sha256", r.path);
+		snprintf(line, sizeof(line), "%s  model.pkl\n", want.sha256);
+		assert_string_equal(read_text(side), line);
+		pb_put_result_release(&r);
+	}
+}
+
+/* An object changed by hand after its sidecar: the sidecar is not trusted. */
+static void
+test_store_put_distrusts_a_sidecar_older_than_its_object(void **state)
+{
+	struct fixture *f = *state;
+	struct pb_put_result r1, r2;
+	struct timespec later[2];
+
+	write_file(f->src, "weights v1\n");
+	assert_int_equal(pb_store_put(&r1, f->store, KEY, f->src), 0);
+	write_file(r1.path, "tampered!!\n"); /* same size */
+	clock_gettime(CLOCK_REALTIME, &later[0]);
+	later[0].tv_sec += 60;
+	later[1] = later[0];
+	assert_int_equal(utimensat(AT_FDCWD, r1.path, later, 0), 0);
+	assert_int_equal(pb_store_put(&r2, f->store, KEY, f->src), 0);
+	assert_int_equal(r2.skipped, 0);
+	assert_string_equal(read_text(r2.path), "weights v1\n");
+	pb_put_result_release(&r2);
+	pb_put_result_release(&r1);
+}
+
+static void test_store_put_refuses_bad_keys(void **state)
+{
+	static const struct {
+		const char *key;
+		const char *why;
+	} bad[] = {
+		{ "", "store key is empty" },
+		{ "/etc/passwd", "must be relative" },
+		{ "octo//sha/model.pkl", "empty segment" },
+		{ "octo/iris/sha/", "empty segment" },
+		{ "octo/iris/../../../x", "'..' are not allowed" },
+		{ "../iris/sha/model.pkl", "'..' are not allowed" },
+		{ "octo/./sha/model.pkl", "'.' and '..' are not allowed" },
+		{ "octo/iris/sha/..", "'..' are not allowed" },
+	};
+	struct fixture *f = *state;
+	struct pb_put_result r;
+	char art[128];
+	size_t i;
+
+	write_file(f->src, "weights\n");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(pb_store_put(&r, f->store, bad[i].key, f->src),
+				 PB_EINVAL);
+		assert_non_null(strstr(pb_err_last(), bad[i].why));
+		if (bad[i].key[0])
+			assert_non_null(strstr(pb_err_last(), bad[i].key));
+		assert_null(r.url);
+		assert_null(r.path);
+	}
+	/* nothing was created for any of them */
+	snprintf(art, sizeof(art), "%s/art", f->dir);
+	assert_int_equal(access(art, F_OK), -1);
+}
+
+static void test_store_put_missing_src_leaves_nothing(void **state)
+{
+	struct fixture *f = *state;
+	struct pb_put_result r;
+	char want[256];
+
+	assert_int_equal(pb_store_put(&r, f->store, KEY, f->src), PB_ENOTFOUND);
+	snprintf(want, sizeof(want), "cannot read '%s': %s", f->src,
+		 strerror(ENOENT));
+	assert_string_equal(pb_err_last(), want);
+	assert_null(r.url);
+	assert_string_equal(listing(f->dir), "");
+}
+
+/*
+ * The rename fails (a folder holds the final name) after the copy was
+ * written: the temp file is removed and the error names both names.
+ */
+static void test_store_put_failure_leaves_no_temp_file(void **state)
+{
+	struct fixture *f = *state;
+	struct pb_put_result r;
+	char dir[256], blocker[300];
+
+	write_file(f->src, "weights v1\n");
+	object_dir(dir, sizeof(dir), f);
+	snprintf(blocker, sizeof(blocker), "%s/model.pkl/inside", dir);
+	assert_int_equal(pb_mkdirs(blocker, 0755), 0);
+	assert_int_equal(pb_store_put(&r, f->store, KEY, f->src), PB_ERROR);
+	assert_non_null(strstr(pb_err_last(), "cannot rename '"));
+	assert_non_null(strstr(pb_err_last(), "/model.pkl'"));
+	assert_null(r.url);
+	assert_string_equal(listing(dir), "model.pkl");
+}
+
+static void test_store_put_refuses_a_src_that_is_a_folder(void **state)
+{
+	struct fixture *f = *state;
+	struct pb_put_result r;
+	char want[256];
+
+	assert_int_equal(pb_store_put(&r, f->store, KEY, f->dir), PB_EINVAL);
+	snprintf(want, sizeof(want), "'%s' is not a regular file", f->dir);
+	assert_string_equal(pb_err_last(), want);
+}
+
+static void test_store_open_refuses_other_schemes(void **state)
+{
+	static const char *const urls[] = {
+		"s3://bucket/prefix",
+		"/var/lib/prbot/artifacts",
+		"https://example.com/store",
+	};
+	struct pb_store *s = (struct pb_store *)1;
+	char want[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+		assert_int_equal(pb_store_open(&s, urls[i]), PB_EINVAL);
+		assert_null(s);
+		snprintf(want, sizeof(want),
+			 "store url '%s': unsupported scheme (use file://DIR; "
+			 "s3:// comes later)",
+			 urls[i]);
+		assert_string_equal(pb_err_last(), want);
+	}
+	assert_int_equal(pb_store_open(&s, "file://"), PB_EINVAL);
+	assert_string_equal(pb_err_last(),
+			    "store url 'file://': no folder (use file://DIR)");
+}
+
+/* file://rel is resolved when opened: a later chdir does not move it. */
+static void test_store_open_resolves_a_relative_dir_once(void **state)
+{
+	struct fixture *f = *state;
+	struct pb_store *s;
+	struct pb_put_result r;
+	char cwd[PATH_MAX], want[300];
+
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(chdir(f->dir), 0);
+	assert_int_equal(pb_store_open(&s, "file://rel/art/"), 0);
+	assert_int_equal(chdir("/"), 0);
+	write_file(f->src, "weights\n");
+	assert_int_equal(pb_store_put(&r, s, "o/r/s/m.bin", f->src), 0);
+	assert_int_equal(chdir(cwd), 0);
+	snprintf(want, sizeof(want), "%s/rel/art/o/r/s/m.bin", f->dir);
+	assert_string_equal(r.path, want);
+	assert_string_equal(read_text(want), "weights\n");
+	pb_put_result_release(&r);
+	pb_store_free(s);
+	pb_store_free(NULL);
+}
+
+static void test_write_atomic_replaces_and_leaves_no_temp(void **state)
+{
+	struct fixture *f = *state;
+	char path[128], want[256];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/note.txt", f->dir);
+	assert_int_equal(pb_write_atomic(path, "first\n", 6), 0);
+	assert_int_equal(pb_write_atomic(path, "second\n", 7), 0);
+	assert_string_equal(read_text(path), "second\n");
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0644);
+	assert_string_equal(listing(f->dir), "note.txt");
+
+	snprintf(path, sizeof(path), "%s/no/such/folder/note.txt", f->dir);
+	assert_int_equal(pb_write_atomic(path, "x", 1), PB_ERROR);
+	snprintf(want, sizeof(want), "cannot create a file next to '%s': %s",
+		 path, strerror(ENOENT));
+	assert_string_equal(pb_err_last(), want);
+}
+
+static void test_mkdirs_creates_nested_and_accepts_existing(void **state)
+{
+	struct fixture *f = *state;
+	char path[128], file[128], want[256];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/a/b/c", f->dir);
+	assert_int_equal(pb_mkdirs(path, 0755), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(pb_mkdirs(path, 0755), 0);
+
+	snprintf(file, sizeof(file), "%s/a/file", f->dir);
+	write_file(file, "x");
+	snprintf(path, sizeof(path), "%s/a/file/d", f->dir);
+	assert_int_equal(pb_mkdirs(path, 0755), PB_ERROR);
+	snprintf(want, sizeof(want),
+		 "cannot create folder '%s': a file has that name", file);
+	assert_string_equal(pb_err_last(), want);
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_store_put_creates_owner_repo_sha_file),
+		T(test_store_put_same_content_is_skipped_untouched),
+		T(test_store_put_skips_by_hashing_when_sidecar_is_gone),
+		T(test_store_put_replaces_changed_content),
+		T(test_store_put_distrusts_a_sidecar_older_than_its_object),
+		T(test_store_put_refuses_bad_keys),
+		T(test_store_put_missing_src_leaves_nothing),
+		T(test_store_put_failure_leaves_no_temp_file),
+		T(test_store_put_refuses_a_src_that_is_a_folder),
+		cmocka_unit_test(test_store_open_refuses_other_schemes),
+		T(test_store_open_resolves_a_relative_dir_once),
+		T(test_write_atomic_replaces_and_leaves_no_temp),
+		T(test_mkdirs_creates_nested_and_accepts_existing),
+	};
+#undef T
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
