@@ -104,22 +104,25 @@ static void make_job_id(char *out, size_t len)
 		 rnd[2], rnd[3]);
 }
 
+/* The report passes through redaction like every text prbot posts. */
 static int print_report(const struct pb_run_ctx *ctx, int as_json)
 {
 	json_t *report = pb_report_json(ctx);
-	char *text = NULL;
+	char *text = NULL, *safe = NULL;
 	int rc = 0;
 
 	if (!report)
 		return pb_err_set("cannot build the report: out of memory");
 	if (as_json)
-		text = json_dumps(report, JSON_COMPACT);
+		text = json_dumps(report,
+				  JSON_COMPACT | JSON_REAL_PRECISION(15));
 	else
 		text = pb_report_markdown(report);
-	if (!text)
+	if (!text || !(safe = pb_redact_str(ctx->req->redact, text)))
 		rc = pb_err_set("cannot render the report: out of memory");
 	else
-		printf("%s\n", text);
+		printf("%s\n", safe);
+	free(safe);
 	free(text);
 	json_decref(report);
 	return rc;

@@ -303,7 +303,8 @@ static void md_manifest(struct pb_buf *b, const json_t *report)
 
 	if (!json_is_object(m))
 		return;
-	text = json_dumps(m, JSON_INDENT(2) | JSON_SORT_KEYS);
+	text = json_dumps(m, JSON_INDENT(2) | JSON_SORT_KEYS |
+				     JSON_REAL_PRECISION(15));
 	if (!text)
 		return;
 	pb_buf_printf(b, "\n### Manifest\n\n`%s`\n\n```json\n%s\n```\n",

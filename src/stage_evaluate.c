@@ -23,7 +23,8 @@ static int load_metrics(struct pb_run_ctx *ctx, struct pb_stage_record *rec)
 
 	if (!path)
 		return pb_stage_fail(rec, PB_ERROR, "out of memory");
-	obj = json_load_file(path, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
+	obj = json_load_file(path, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES,
+			     &jerr);
 	if (!obj) {
 		if (json_error_code(&jerr) == json_error_cannot_open_file)
 			rc = pb_stage_fail(rec, PB_ENOTFOUND,
@@ -160,9 +161,8 @@ out:
 	return rc;
 }
 
-/* "accuracy 0.85 (needs >= 0.90)" for the first failed gate. */
-static void first_failed_gate(char *out, size_t len,
-			      const struct pb_run_ctx *ctx)
+/* What failed first, for the one error line: a gate, else a test case. */
+static void first_failure(char *out, size_t len, const struct pb_run_ctx *ctx)
 {
 	size_t i;
 
@@ -180,13 +180,39 @@ static void first_failed_gate(char *out, size_t len,
 				 g->gate->metric);
 		return;
 	}
+	for (i = 0; i < ctx->n_cases; i++) {
+		const struct pb_case_result *c = &ctx->cases[i];
+
+		if (!c->passed) {
+			snprintf(out, len, "case '%s': %s", c->name,
+				 c->error ? c->error : "failed");
+			return;
+		}
+	}
+}
+
+/* "1 of 3 gates and 2 of 8 test cases failed", naming only what failed. */
+static void failure_counts(char *out, size_t len, size_t gates_failed,
+			   size_t n_gates, size_t cases_failed, size_t n_cases)
+{
+	if (gates_failed && cases_failed)
+		snprintf(out, len,
+			 "%zu of %zu gates and %zu of %zu test cases "
+			 "failed",
+			 gates_failed, n_gates, cases_failed, n_cases);
+	else if (gates_failed)
+		snprintf(out, len, "%zu of %zu gates failed", gates_failed,
+			 n_gates);
+	else
+		snprintf(out, len, "%zu of %zu test cases failed", cases_failed,
+			 n_cases);
 }
 
 int pb_stage_evaluate(struct pb_run_ctx *ctx, struct pb_stage_record *rec)
 {
 	const struct pb_repo_config *rc = ctx->rc;
 	size_t i, gates_failed = 0, cases_failed = 0;
-	char gate_text[256];
+	char what[400], counts[128];
 	int err;
 
 	if (!rc->metrics && !rc->evaluate.n_gates && !rc->evaluate.test_cases) {
@@ -211,13 +237,10 @@ int pb_stage_evaluate(struct pb_run_ctx *ctx, struct pb_stage_record *rec)
 	for (i = 0; i < ctx->n_cases; i++)
 		cases_failed += !ctx->cases[i].passed;
 	if (gates_failed || cases_failed) {
-		first_failed_gate(gate_text, sizeof(gate_text), ctx);
-		return pb_stage_fail(rec, PB_ERROR,
-				     "%zu of %zu gates and %zu of %zu test "
-				     "cases failed%s%s",
-				     gates_failed, ctx->n_gates, cases_failed,
-				     ctx->n_cases, *gate_text ? ": " : "",
-				     gate_text);
+		first_failure(what, sizeof(what), ctx);
+		failure_counts(counts, sizeof(counts), gates_failed,
+			       ctx->n_gates, cases_failed, ctx->n_cases);
+		return pb_stage_fail(rec, PB_ERROR, "%s: %s", counts, what);
 	}
 	pb_stage_note(rec,
 		      "%zu metrics, %zu gates passed, %zu test cases "

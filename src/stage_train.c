@@ -67,7 +67,7 @@ static int run_notebook(struct pb_run_ctx *ctx, struct pb_stage_record *rec,
 	struct pb_buf outdir = PB_BUF_INIT, name = PB_BUF_INIT;
 	struct pb_buf kernel = PB_BUF_INIT;
 	struct pb_env env = { NULL, 0 };
-	const char *argv[12];
+	const char *argv[16];
 	struct stage_cmd cmd;
 	size_t n = 0;
 	int rc;

@@ -228,6 +228,8 @@ int pb_store_open(struct pb_store **out, const char *url)
 					  url, strerror(errno));
 		if ((rc = pb_buf_printf(&dir, "%s/", cwd)) < 0)
 			goto out;
+		while (p[0] == '.' && p[1] == '/')
+			p += 2;
 	}
 	if ((rc = pb_buf_puts(&dir, p)) < 0)
 		goto out;

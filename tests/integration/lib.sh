@@ -6,7 +6,7 @@ set -euo pipefail
 : "${PRBOT_SOURCE_DIR:?PRBOT_SOURCE_DIR must be set (ctest sets it)}"
 
 T=$(mktemp -d /tmp/prbot-it.XXXXXX)
-cleanup() { rm -rf "$T"; }
+cleanup() { [ -n "${KEEP_T:-}" ] || rm -rf "$T"; }
 trap cleanup EXIT
 
 export GIT_AUTHOR_NAME=prbot-test GIT_AUTHOR_EMAIL=test@example.invalid

@@ -82,7 +82,7 @@ variant no_model 'sed -i "/model.pkl/d" train.py'
 expect no_model 1 "model file 'model.pkl' not found after training" --repo "$T/no_model"
 
 variant gate_fails 'sed -i "s/0.95/0.5/" train.py'
-expect gate_fails 1 "accuracy is 0.5, needs >= 0.90" --repo "$T/gate_fails"
+expect gate_fails 1 "1 of 1 gates failed: accuracy is 0.5, needs >= 0.90" --repo "$T/gate_fails"
 
 variant train_timeout 'sed -i "s/timeout: 60s/timeout: 1s/; s/command: python3 train.py/command: sleep 30/" .prbot.yml'
 expect train_timeout 1 "timed out after 1s" --repo "$T/train_timeout"
@@ -94,11 +94,11 @@ variant bad_cases 'echo "{\"case_name\": \"x\"}" > TEST_CASES.json'
 expect bad_cases 1 "TEST_CASES.json" --repo "$T/bad_cases"
 
 variant predict_crash 'echo "raise RuntimeError(\"boom\")" > predict.py'
-expect predict_crash 1 "test cases failed" --repo "$T/predict_crash"
+expect predict_crash 1 "1 of 1 test cases failed: case 'small': predict exited with status 1: RuntimeError: boom" --repo "$T/predict_crash"
 check "predict_crash: report names the crash" grep -q "boom" "$T/predict_crash.out"
 
 variant predict_text 'echo "print(\"hello\")" > predict.py'
-expect predict_text 1 "test cases failed" --repo "$T/predict_text"
+expect predict_text 1 "1 of 1 test cases failed: case 'small'" --repo "$T/predict_text"
 check "predict_text: report says the output is not JSON" grep -qi "not JSON" "$T/predict_text.out"
 
 variant notebook_raises '
