@@ -9,29 +9,8 @@
 #include "prbot/buf.h"
 #include "prbot/err.h"
 #include "prbot/evaluate.h"
+#include "jsonutil.h"
 #include "banned.h"
-
-/* What a person calls the JSON type: "a string", "a list". */
-static const char *metric_type_name(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		return "an object";
-	case JSON_ARRAY:
-		return "a list";
-	case JSON_STRING:
-		return "a string";
-	case JSON_INTEGER:
-	case JSON_REAL:
-		return "a number";
-	case JSON_TRUE:
-	case JSON_FALSE:
-		return "a boolean";
-	case JSON_NULL:
-		return "null";
-	}
-	return "an unknown value";
-}
 
 struct flatten {
 	struct pb_metrics m;
@@ -109,8 +88,7 @@ static int flatten_object(struct flatten *f, const json_t *obj,
 			rc = pb_err_setc(
 				PB_EINVAL,
 				"%s: key '%s' is %s, expected a number",
-				f->file, pb_buf_cstr(prefix),
-				metric_type_name(v));
+				f->file, pb_buf_cstr(prefix), pb_json_kind(v));
 		if (rc < 0)
 			break;
 		prefix->len = keep;
@@ -132,8 +110,7 @@ int pb_metrics_from_json(struct pb_metrics *out, const json_t *obj,
 		return pb_err_setc(PB_EINVAL,
 				   "%s: expected a JSON object of numbers, "
 				   "got %s",
-				   f.file,
-				   obj ? metric_type_name(obj) : "nothing");
+				   f.file, obj ? pb_json_kind(obj) : "nothing");
 	if (!(f.seen = json_object()))
 		return pb_err_set("out of memory");
 	if ((rc = flatten_object(&f, obj, &prefix)) < 0) {
@@ -204,4 +181,18 @@ void pb_metrics_release(struct pb_metrics *m)
 	free(m->v);
 	m->v = NULL;
 	m->n = 0;
+}
+
+json_t *pb_metrics_json(const struct pb_metrics *m)
+{
+	json_t *o = json_object();
+	size_t i;
+
+	for (i = 0; o && i < m->n; i++)
+		if (json_object_set_new(o, m->v[i].name,
+					json_real(m->v[i].value)) < 0) {
+			json_decref(o);
+			return NULL;
+		}
+	return o;
 }

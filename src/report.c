@@ -46,20 +46,6 @@ static json_t *stages_json(const struct pb_run_ctx *ctx)
 	return a;
 }
 
-static json_t *metrics_json(const struct pb_metrics *m)
-{
-	json_t *o = json_object();
-	size_t i;
-
-	for (i = 0; o && i < m->n; i++)
-		if (json_object_set_new(o, m->v[i].name,
-					json_real(m->v[i].value)) < 0) {
-			json_decref(o);
-			return NULL;
-		}
-	return o;
-}
-
 static json_t *gates_json(const struct pb_run_ctx *ctx)
 {
 	json_t *a = json_array();
@@ -132,7 +118,7 @@ json_t *pb_report_json(const struct pb_run_ctx *ctx)
 		str_or_null(have ? co->ref : req->ref), "sha",
 		str_or_null(have ? co->sha : req->sha), "commit_message",
 		str_or_null(have ? co->message : NULL), "stages",
-		stages_json(ctx), "metrics", metrics_json(&ctx->metrics),
+		stages_json(ctx), "metrics", pb_metrics_json(&ctx->metrics),
 		"gates", gates_json(ctx), "test_cases", cases_json(ctx),
 		"artifact", artifact_json(ctx), "manifest", ctx->manifest,
 		"manifest_path", str_or_null(ctx->manifest_path), "notebook",

@@ -58,20 +58,6 @@ out:
 	return rc;
 }
 
-static json_t *metrics_object(const struct pb_metrics *m)
-{
-	json_t *o = json_object();
-	size_t i;
-
-	for (i = 0; o && i < m->n; i++)
-		if (json_object_set_new(o, m->v[i].name,
-					json_real(m->v[i].value)) < 0) {
-			json_decref(o);
-			return NULL;
-		}
-	return o;
-}
-
 static json_t *gates_object(const struct pb_run_ctx *ctx)
 {
 	json_t *o = json_object();
@@ -124,7 +110,7 @@ int pb_stage_manifest(struct pb_run_ctx *ctx, struct pb_stage_record *rec)
 		return pb_stage_fail(rec, PB_EINVAL,
 				     "no artifact: the upload stage must run "
 				     "first");
-	if (!(metrics = metrics_object(&ctx->metrics)) ||
+	if (!(metrics = pb_metrics_json(&ctx->metrics)) ||
 	    !(gates = gates_object(ctx))) {
 		rc = pb_stage_fail(rec, PB_ERROR, "out of memory");
 		goto out;

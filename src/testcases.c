@@ -11,6 +11,7 @@
 #include "prbot/buf.h"
 #include "prbot/err.h"
 #include "prbot/evaluate.h"
+#include "jsonutil.h"
 #include "banned.h"
 
 #define CASES_FILE_MAX (64 * 1024 * 1024)
@@ -37,27 +38,6 @@ const char *pb_case_type_name(enum pb_case_type t)
 	if ((size_t)t < N_CASE_TYPES)
 		return case_type_names[t];
 	return "UNKNOWN";
-}
-
-static const char *json_kind(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		return "an object";
-	case JSON_ARRAY:
-		return "a list";
-	case JSON_STRING:
-		return "a string";
-	case JSON_INTEGER:
-	case JSON_REAL:
-		return "a number";
-	case JSON_TRUE:
-	case JSON_FALSE:
-		return "a boolean";
-	case JSON_NULL:
-		return "null";
-	}
-	return "an unknown value";
 }
 
 /* ---- reading and validating ---- */
@@ -204,7 +184,7 @@ static int parse_type(const struct parse_ctx *p, size_t idx, const char *name,
 	return case_fail(p, idx, name,
 			 "'type' must be one of EXACT_MATCH, GREATER_OR_EQUAL, "
 			 "LESS_OR_EQUAL, NO_EXCEPTION, EXCEPTION, got %s",
-			 json_kind(v));
+			 pb_json_kind(v));
 }
 
 static int parse_tree(const struct parse_ctx *p, size_t idx,
@@ -220,7 +200,7 @@ static int parse_tree(const struct parse_ctx *p, size_t idx,
 	if (!json_is_array(tree))
 		return case_fail(p, idx, tc->name,
 				 "'tree' must be a list of keys, got %s",
-				 json_kind(tree));
+				 pb_json_kind(tree));
 	if (!json_array_size(tree))
 		return 0;
 	tc->tree = calloc(json_array_size(tree), sizeof(*tc->tree));
@@ -242,7 +222,7 @@ static int parse_tree(const struct parse_ctx *p, size_t idx,
 					 i + 1,
 					 json_is_integer(k) ?
 						 "a negative number" :
-						 json_kind(k));
+						 pb_json_kind(k));
 		}
 		if (!(tc->tree[i] = strdup(key)))
 			return pb_err_set("out of memory");
@@ -267,7 +247,7 @@ static int parse_expected(const struct parse_ctx *p, size_t idx,
 				 "'expected_output' must be a number for %s, "
 				 "got %s",
 				 pb_case_type_name(tc->type),
-				 json_kind(expected));
+				 pb_json_kind(expected));
 	tc->expected = json_incref(expected);
 	return 0;
 }
@@ -283,7 +263,7 @@ static int parse_case(const struct parse_ctx *p, size_t idx, json_t *obj,
 		return case_fail(p, idx, NULL,
 				 "expected an object with case_name and "
 				 "input, got %s",
-				 json_kind(obj));
+				 pb_json_kind(obj));
 	name = json_object_get(obj, "case_name");
 	/* a usable name labels the messages about the other keys */
 	if ((rc = check_keys(
@@ -300,7 +280,7 @@ static int parse_case(const struct parse_ctx *p, size_t idx, json_t *obj,
 				 "'case_name' must be a non-empty string, "
 				 "got %s",
 				 json_is_string(name) ? "an empty one" :
-							json_kind(name));
+							pb_json_kind(name));
 	if ((first = json_object_get(names, json_string_value(name))))
 		return case_fail(p, idx, json_string_value(name),
 				 "'case_name' is already used by case %zu: "
@@ -348,7 +328,7 @@ int pb_test_cases_parse(struct pb_test_cases *out, const char *text, size_t len,
 				 "%s: expected a list of test cases "
 				 "([{\"case_name\": ..., \"input\": ...}]), "
 				 "got %s",
-				 p.file, json_kind(root));
+				 p.file, pb_json_kind(root));
 		goto out;
 	}
 	names = json_object();
@@ -663,7 +643,7 @@ static const json_t *walk_tree(const struct pb_test_case *tc,
 					    json_array_size(cur));
 		else if (!json_is_object(cur))
 			*rc = pb_buf_printf(err, ": the value there is %s",
-					    json_kind(cur));
+					    pb_json_kind(cur));
 		return NULL;
 	}
 	return cur;
@@ -766,7 +746,7 @@ static int judge_compare(struct judge *j, const json_t *v)
 		if ((rc = put_mismatch(&j->error, op, tc->expected, NULL)) < 0)
 			return rc;
 		return pb_buf_printf(&j->error, "%s, not a number",
-				     json_kind(v));
+				     pb_json_kind(v));
 	}
 	got = json_number_value(v);
 	want = json_number_value(tc->expected);

@@ -31,6 +31,10 @@ int pb_metrics_load(struct pb_metrics *out, const char *path);
 /* The value of name, or NULL. Borrowed from m. */
 const double *pb_metrics_get(const struct pb_metrics *m, const char *name);
 
+/* {name: value, ...} in file order; new reference, NULL when out of
+ * memory. */
+json_t *pb_metrics_json(const struct pb_metrics *m);
+
 void pb_metrics_release(struct pb_metrics *m);
 
 /* ---- gates: "accuracy: >= 0.90" ---- */
