@@ -58,6 +58,8 @@ struct pb_run_opts {
 	const struct pb_redactor *redact;
 	/* set to non-zero by another thread to stop the child; may be NULL */
 	atomic_int *cancel;
+	/* SIGTERM to SIGKILL on timeout or cancel; 0: 5000 (tests shorten it) */
+	long kill_grace_ms;
 };
 
 struct pb_run_result {
@@ -66,7 +68,9 @@ struct pb_run_result {
 	int signal;	/* killed by this signal (0 if none) */
 	int timed_out;	/* killed because timeout_sec passed */
 	int cancelled;	/* killed because *cancel was set */
-	double seconds; /* wall time */
+	long timeout_sec; /* the limit that was passed, when timed_out */
+	int stdout_cut;	  /* capture_stdout hit its cap: the rest was dropped */
+	double seconds;	  /* wall time */
 };
 
 /*
@@ -78,7 +82,10 @@ struct pb_run_result {
  */
 int pb_run(struct pb_run_result *out, const struct pb_run_opts *opts);
 
-/* "exited with status 2", "killed by signal 9", "timed out after 30m", ... */
+/*
+ * "exited with status 2", "killed by signal 9 (SIGKILL)", "timed out after
+ * 30m", "cancelled"; written into buf, which is returned.
+ */
 const char *pb_run_describe(const struct pb_run_result *r, char *buf,
 			    size_t len);
 
