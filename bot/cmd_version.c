@@ -16,8 +16,11 @@ int cmd_version(int argc, char **argv)
 {
 	int major, minor, rev;
 
-	(void)argc;
-	(void)argv;
+	if (bot_wants_help(argc, argv)) {
+		printf("usage: prbot version\n\nPrint prbot's version and the "
+		       "versions of the libraries it runs with.\n");
+		return EXIT_OK;
+	}
 	git_libgit2_version(&major, &minor, &rev);
 	printf("prbot %s\n", PRBOT_VERSION);
 	printf("libgit2 %d.%d.%d, %s, jansson %s, sqlite %s, %s, libyaml %s, "

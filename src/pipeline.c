@@ -168,6 +168,23 @@ out:
 	return rc;
 }
 
+/* "$ cmd args..." in the job log; "sh -c TEXT" shows as TEXT. */
+static void log_command(struct pb_run_ctx *ctx, const char *const *argv)
+{
+	struct pb_buf line = PB_BUF_INIT;
+	size_t i;
+
+	if (argv[0] && argv[1] && !strcmp(argv[1], "-c") && argv[2]) {
+		pb_job_log(ctx, "$ %s", argv[2]);
+		return;
+	}
+	for (i = 0; argv[i]; i++)
+		if (pb_buf_printf(&line, "%s%s", i ? " " : "", argv[i]) < 0)
+			return;
+	pb_job_log(ctx, "$ %s", pb_buf_cstr(&line));
+	pb_buf_release(&line);
+}
+
 int pb_stage_exec(struct pb_run_ctx *ctx, struct pb_stage_record *rec,
 		  const struct stage_cmd *cmd, struct pb_run_result *res)
 {
@@ -198,11 +215,7 @@ int pb_stage_exec(struct pb_run_ctx *ctx, struct pb_stage_record *rec,
 	o.tail_max = 4096;
 	o.redact = ctx->req->redact;
 	o.cancel = ctx->req->cancel;
-	pb_job_log(ctx, "$ %s",
-		   cmd->argv[cmd->argv[0] && cmd->argv[1] &&
-					     !strcmp(cmd->argv[1], "-c") ?
-				     2 :
-				     0]);
+	log_command(ctx, cmd->argv);
 	rc = pb_run(res, &o);
 	if (rc == 0) {
 		char what[128];
