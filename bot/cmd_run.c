@@ -1,10 +1,13 @@
 /* cmd_run.c: prbot run, one chat command run locally with its report */
 #include <getopt.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -38,6 +41,31 @@ static const char run_usage[] =
 	"Commands: evaluate [baseline=REF], help. Exit codes: 0 every stage, "
 	"gate\nand test case passed; 1 something failed; 2 usage or "
 	"configuration error.\n";
+
+/*
+ * Ctrl-C or SIGTERM cancels the run: the children live in their own process
+ * group, so the terminal's signal does not reach them and the runner must
+ * kill them. A second signal exits at once.
+ */
+static atomic_int run_cancel;
+
+static void on_signal(int sig)
+{
+	if (atomic_exchange(&run_cancel, 1))
+		_exit(128 + sig);
+}
+
+static void catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
 
 struct run_args {
 	const char *repo;
@@ -163,6 +191,8 @@ static int run_pipeline(const struct pb_invocation *inv,
 	req.sha = a->sha;
 	req.stages = inv->cmd->stages;
 	req.n_stages = inv->cmd->n_stages;
+	req.cancel = &run_cancel;
+	catch_signals();
 	if (pb_pipeline_run(&ctx, &req) < 0) {
 		bot_error("%s: %s", inv->cmd->name, pb_err_last());
 		pb_run_ctx_release(&ctx);
