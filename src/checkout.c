@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,16 @@ struct fetch_ctx {
 	int token_sent;
 };
 
+/*
+ * libgit2 is started once per process and never shut down: the CA locations
+ * live in its TLS state, which the last git_libgit2_shutdown() would free
+ * (the next init reloading only the built-in default). Set by lib_start()
+ * under lib_once, read-only after.
+ */
+static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
+static int lib_rc;
+static char *lib_msg; /* owned by the process: the reason lib_rc < 0 */
+
 static void source_release(struct source *s)
 {
 	free(s->origin);
@@ -52,11 +63,15 @@ static void source_release(struct source *s)
 }
 
 /* libgit2's errors are converted here, once: its message, our code. */
-static int git_err(int gerr)
+static const char *git_msg(void)
 {
 	const git_error *e = git_error_last();
-	const char *msg = e && e->message ? e->message :
-					    "unknown libgit2 error";
+
+	return e && e->message ? e->message : "unknown libgit2 error";
+}
+
+static int git_err(int gerr)
+{
 	int code;
 
 	switch (gerr) {
@@ -77,7 +92,70 @@ static int git_err(int gerr)
 	default:
 		code = PB_ERROR;
 	}
-	return pb_err_setc(code, "%s", msg);
+	return pb_err_setc(code, "%s", git_msg());
+}
+
+static const char *env_path(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : NULL;
+}
+
+/* The CA variables by name and value, for the message about them. */
+static int ca_vars(struct pb_buf *b, const char *file, const char *dir)
+{
+	if (file && dir)
+		return pb_buf_printf(b,
+				     "SSL_CERT_FILE '%s' and SSL_CERT_DIR '%s'",
+				     file, dir);
+	if (file)
+		return pb_buf_printf(b, "SSL_CERT_FILE '%s'", file);
+	return pb_buf_printf(b, "SSL_CERT_DIR '%s'", dir);
+}
+
+/*
+ * SSL_CERT_FILE and SSL_CERT_DIR, as curl and OpenSSL read them: the CAs
+ * that https servers are verified against, in place of the system's (a
+ * company's own CA, or a test's). Verification itself stays on.
+ */
+static int lib_setup(void)
+{
+	const char *file = env_path("SSL_CERT_FILE");
+	const char *dir = env_path("SSL_CERT_DIR");
+	struct pb_buf vars = PB_BUF_INIT;
+	int e, rc;
+
+	if ((e = git_libgit2_init()) < 0)
+		return pb_err_prefix(git_err(e), "cannot start libgit2");
+	if ((!file && !dir) ||
+	    git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, file, dir) == 0)
+		return 0;
+	if ((rc = ca_vars(&vars, file, dir)) == 0)
+		rc = pb_err_setc(PB_EINVAL,
+				 "cannot use %s: %s (give PEM certificates of "
+				 "the authorities to trust, or unset the "
+				 "variable)",
+				 vars.ptr, git_msg());
+	pb_buf_release(&vars);
+	return rc;
+}
+
+/* Runs in whichever thread comes first; its verdict holds for all. */
+static void lib_start(void)
+{
+	if ((lib_rc = lib_setup()) < 0)
+		lib_msg = strdup(pb_err_last());
+}
+
+static int lib_ready(void)
+{
+	if (pthread_once(&lib_once, lib_start) != 0)
+		return pb_err_set("cannot start libgit2: pthread_once failed");
+	if (lib_rc < 0)
+		return pb_err_setc(lib_rc, "%s",
+				   lib_msg ? lib_msg : "out of memory");
+	return 0;
 }
 
 static char *xstrdup(const char *s)
@@ -555,8 +633,7 @@ static int cred_cb(git_credential **out, const char *url,
 
 static int fetch_fail(const struct fetch_ctx *f, int gerr)
 {
-	const git_error *e = git_error_last();
-	const char *msg = e && e->message ? e->message : "unknown error";
+	const char *msg = git_msg();
 
 	if (gerr == GIT_EAUTH && f->token_sent)
 		return pb_err_setc(PB_EPERM,
@@ -570,6 +647,12 @@ static int fetch_fail(const struct fetch_ctx *f, int gerr)
 				   "credentials (set a token; servers answer "
 				   "so for a missing repository too)",
 				   f->origin);
+	if (gerr == GIT_ECERTIFICATE)
+		return pb_err_setc(PB_ERROR,
+				   "cannot fetch '%s': %s (if the server's "
+				   "certificate comes from your own CA, set "
+				   "SSL_CERT_FILE to that CA's PEM file)",
+				   f->origin, msg);
 	if (strstr(msg, "status code: 404"))
 		return pb_err_setc(PB_ENOTFOUND,
 				   "repository '%s' not found: %s (check the "
@@ -1025,10 +1108,8 @@ int pb_checkout(struct pb_checkout *out, const struct pb_checkout_opts *o)
 
 	memset(out, 0, sizeof(*out));
 	memset(&src, 0, sizeof(src));
-	if ((rc = check_opts(o)) < 0)
+	if ((rc = check_opts(o)) < 0 || (rc = lib_ready()) < 0)
 		return rc;
-	if ((e = git_libgit2_init()) < 0)
-		return pb_err_prefix(git_err(e), "cannot start libgit2");
 	if ((rc = source_locate(&src, o->repo)) < 0)
 		goto out;
 	if ((rc = pb_buf_printf(&mirrors, "%s/mirrors", o->workdir)) < 0 ||
@@ -1075,7 +1156,6 @@ out:
 	pb_buf_release(&mirrors);
 	pb_buf_release(&key);
 	source_release(&src);
-	git_libgit2_shutdown();
 	return rc;
 }
 

@@ -2,16 +2,17 @@
 """http_git_server.py: git's smart HTTP on 127.0.0.1 for the checkout tests.
 
 Runs `git http-backend` as CGI for the bare repositories under --root, on an
-ephemeral port that it prints as the first line on stdout. Paths under
-/private/ need HTTP Basic auth as x-access-token:TOKEN (--token). It stops
-when its standard input closes (the test that started it went away) or after
---max-seconds, whichever comes first, so it never outlives its test.
-Standard library only.
+ephemeral port that it prints as the first line on stdout; with --tls CERT KEY
+it speaks HTTPS with that certificate (PEM files). Paths under /private/ need
+HTTP Basic auth as x-access-token:TOKEN (--token). It stops when its standard
+input closes (the test that started it went away) or after --max-seconds,
+whichever comes first, so it never outlives its test. Standard library only.
 """
 import argparse
 import base64
 import http.server
 import os
+import ssl
 import subprocess
 import sys
 import threading
@@ -103,16 +104,33 @@ class GitHandler(http.server.BaseHTTPRequestHandler):
         self.run_backend("POST")
 
 
+class GitServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        """One line, not a traceback: a client refusing our certificate is
+        something the tests provoke on purpose."""
+        sys.stderr.write("http_git_server: %s: %s\n" %
+                         (client_address[0], sys.exc_info()[1]))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--root", required=True)
     ap.add_argument("--token")
     ap.add_argument("--max-seconds", type=float, default=300)
+    ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
     args = ap.parse_args()
     GitHandler.root = os.path.abspath(args.root)
     GitHandler.token = args.token
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), GitHandler)
-    server.daemon_threads = True
+    server = GitServer(("127.0.0.1", 0), GitHandler)
+    if args.tls:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls[0], args.tls[1])
+        # the handshake happens in the request's thread, at its first read,
+        # so a client that stalls or refuses the certificate blocks no other
+        server.socket = ctx.wrap_socket(server.socket, server_side=True,
+                                        do_handshake_on_connect=False)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     print(server.server_address[1], flush=True)
 
