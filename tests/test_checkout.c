@@ -19,6 +19,7 @@
  * never takes that object from the library as well.
  */
 #include "checkout.c"
+#include "testutil.h"
 
 /*
  * libgit2 1.5.1 (Debian 12) leaks pcre2 match data on every regex miss:
@@ -32,8 +33,15 @@ const char *__lsan_default_suppressions(void)
 	return "leak:libpcre2-8.so\n";
 }
 
-#define GIT_BIN	  "/usr/bin/git"
-#define N_THREADS 4
+#define GIT_BIN	    "/usr/bin/git"
+#define OPENSSL_BIN "/usr/bin/openssl"
+#define N_THREADS   4
+
+struct server {
+	pid_t pid;    /* http_git_server.py, or 0 */
+	int stdin_fd; /* closing it stops the server */
+	int port;
+};
 
 struct fx {
 	char root[PATH_MAX];	/* mkdtemp, removed in teardown */
@@ -42,9 +50,7 @@ struct fx {
 	char sha1[41];		/* main~1, tagged v1: README "hello v1" */
 	char sha2[41];		/* main: README "hello v2" */
 	char sha_feature[41];	/* feature: README "hello feature" */
-	pid_t server;		/* http_git_server.py, or 0 */
-	int server_stdin;	/* closing it stops the server */
-	int port;
+	struct server srv[2];	/* started by the test, stopped in teardown */
 };
 
 static void pathf(char out[PATH_MAX], const char *fmt, ...)
@@ -127,21 +133,16 @@ static void git_sha(char out[41], const char *dir, const char *rev)
 	assert_int_equal(strlen(out), 40);
 }
 
+/* Write path, its folders first, and give it mode. */
 static void write_file(const char *path, const char *text, mode_t mode)
 {
 	char dir[PATH_MAX];
-	char *slash;
-	int fd;
 
 	pathf(dir, "%s", path);
-	slash = strrchr(dir, '/');
-	*slash = '\0';
+	*strrchr(dir, '/') = '\0';
 	assert_int_equal(mkdir_p(dir, 0755), 0);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	assert_int_equal(fchmod(fd, mode), 0);
-	close(fd);
+	pb_test_write_text(path, text);
+	assert_int_equal(chmod(path, mode), 0);
 }
 
 /* The file's text; "" when it is missing. */
@@ -177,12 +178,12 @@ static void commit_readme(const struct fx *fx, const char *text,
 static int setup(void **state)
 {
 	struct fx *fx = calloc(1, sizeof(*fx));
-	char tmpl[] = "/tmp/prbot-checkout.XXXXXX";
+	char tmpl[PB_TEST_DIR_MAX];
 	char path[PATH_MAX];
 	char *real;
 
 	assert_non_null(fx);
-	assert_non_null(mkdtemp(tmpl));
+	assert_int_equal(pb_test_tmpdir(tmpl, sizeof(tmpl), "checkout"), 0);
 	real = realpath(tmpl, NULL);
 	assert_non_null(real);
 	pathf(fx->root, "%s", real);
@@ -216,13 +217,16 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *fx = *state;
+	size_t i;
 
-	if (fx->server > 0) {
-		close(fx->server_stdin);
-		kill(fx->server, SIGTERM);
-		waitpid(fx->server, NULL, 0);
+	for (i = 0; i < sizeof(fx->srv) / sizeof(fx->srv[0]); i++) {
+		if (fx->srv[i].pid <= 0)
+			continue;
+		close(fx->srv[i].stdin_fd);
+		kill(fx->srv[i].pid, SIGTERM);
+		waitpid(fx->srv[i].pid, NULL, 0);
 	}
-	assert_int_equal(pb_rmtree(fx->root), 0);
+	assert_int_equal(pb_test_rmtree(fx->root), 0);
 	free(fx);
 	return 0;
 }
@@ -841,8 +845,12 @@ static void test_rmtree_removes_tree_without_following_links(void **state)
 	assert_int_equal(pb_rmtree("/"), PB_EINVAL);
 }
 
-/* Start http_git_server.py over root/srv; skip when it is not at hand. */
-static void server_start(struct fx *fx, const char *srv)
+/*
+ * Start http_git_server.py over srv, with TLS when cert and key are given;
+ * skip when it is not at hand.
+ */
+static void server_start(struct server *s, const char *srv, const char *cert,
+			 const char *key)
 {
 	const char *src = getenv("PRBOT_SOURCE_DIR");
 	char script[PATH_MAX], line[32];
@@ -865,15 +873,20 @@ static void server_start(struct fx *fx, const char *srv)
 	if (pid == 0) {
 		dup2(in[0], 0);
 		dup2(out[1], 1);
-		execl("/usr/bin/python3", "python3", script, "--root", srv,
-		      "--token", "s3cret-token", "--max-seconds", "240",
-		      (char *)NULL);
+		if (cert)
+			execl("/usr/bin/python3", "python3", script, "--root",
+			      srv, "--token", "s3cret-token", "--max-seconds",
+			      "240", "--tls", cert, key, (char *)NULL);
+		else
+			execl("/usr/bin/python3", "python3", script, "--root",
+			      srv, "--token", "s3cret-token", "--max-seconds",
+			      "240", (char *)NULL);
 		_exit(127);
 	}
 	close(in[0]);
 	close(out[1]);
-	fx->server = pid;
-	fx->server_stdin = in[1];
+	s->pid = pid;
+	s->stdin_fd = in[1];
 	pfd.fd = out[0];
 	pfd.events = POLLIN;
 	while (len + 1 < sizeof(line) && !memchr(line, '\n', len)) {
@@ -886,26 +899,33 @@ static void server_start(struct fx *fx, const char *srv)
 	}
 	close(out[0]);
 	line[len] = '\0';
-	fx->port = atoi(line);
-	assert_true(fx->port > 0);
+	s->port = atoi(line);
+	assert_true(s->port > 0);
 }
 
-static void test_checkout_over_http_with_and_without_token(void **state)
+/* srv/o/n.git, and srv/private/o/n.git that needs the token */
+static void serve_repos(char srv[PATH_MAX], const struct fx *fx)
 {
-	struct fx *fx = *state;
-	struct pb_checkout co;
-	struct pb_checkout_opts o;
-	char srv[PATH_MAX], path[PATH_MAX], url[PATH_MAX];
-	char dest[PATH_MAX], want[PATH_MAX];
+	char path[PATH_MAX];
 
 	pathf(srv, "%s/srv", fx->root);
 	pathf(path, "%s/o/n.git", srv);
 	GIT(fx->root, "clone", "-q", "--bare", fx->repo, path);
 	pathf(path, "%s/private/o/n.git", srv);
 	GIT(fx->root, "clone", "-q", "--bare", fx->repo, path);
-	server_start(fx, srv);
+}
 
-	pathf(url, "http://127.0.0.1:%d/o/n.git", fx->port);
+/*
+ * BASE/o/n.git cloned then fetched, and BASE/private/o/n.git with the token:
+ * the same over http and https.
+ */
+static void assert_served_repos_check_out(const struct fx *fx, const char *base)
+{
+	struct pb_checkout co;
+	struct pb_checkout_opts o;
+	char url[PATH_MAX], dest[PATH_MAX];
+
+	pathf(url, "%s/o/n.git", base);
 	dest_path(dest, fx, 1);
 	opts_for(&o, fx, url, dest);
 	if (pb_checkout(&co, &o) != 0)
@@ -921,29 +941,47 @@ static void test_checkout_over_http_with_and_without_token(void **state)
 	dest_path(dest, fx, 2);
 	opts_for(&o, fx, url, dest);
 	o.ref = "feature";
-	assert_int_equal(pb_checkout(&co, &o), 0);
+	if (pb_checkout(&co, &o) != 0)
+		fail_msg("%s: %s", url, pb_err_last());
 	assert_int_equal(co.mirror_created, 0);
 	assert_string_equal(co.sha, fx->sha_feature);
+	assert_file(dest, "README.md", "hello feature\n");
 	pb_checkout_release(&co);
 
-	pathf(url, "http://127.0.0.1:%d/o/missing.git", fx->port);
+	pathf(url, "%s/private/o/n.git", base);
 	dest_path(dest, fx, 3);
-	opts_for(&o, fx, url, dest);
-	assert_int_equal(pb_checkout(&co, &o), PB_ENOTFOUND);
-	pathf(want, "repository '%s' not found: ", url);
-	assert_memory_equal(pb_err_last(), want, strlen(want));
-	assert_false(exists(dest));
-
-	pathf(url, "http://127.0.0.1:%d/private/o/n.git", fx->port);
 	opts_for(&o, fx, url, dest);
 	o.token = "s3cret-token";
 	if (pb_checkout(&co, &o) != 0)
 		fail_msg("%s: %s", url, pb_err_last());
 	assert_string_equal(co.owner_repo, "o/n");
 	assert_string_equal(co.sha, fx->sha2);
+	assert_file(dest, "README.md", "hello v2\n");
 	pb_checkout_release(&co);
+}
 
+static void test_checkout_over_http_with_and_without_token(void **state)
+{
+	struct fx *fx = *state;
+	struct pb_checkout co;
+	struct pb_checkout_opts o;
+	char srv[PATH_MAX], base[PATH_MAX], url[PATH_MAX];
+	char dest[PATH_MAX], want[PATH_MAX];
+
+	serve_repos(srv, fx);
+	server_start(&fx->srv[0], srv, NULL, NULL);
+	pathf(base, "http://127.0.0.1:%d", fx->srv[0].port);
+	assert_served_repos_check_out(fx, base);
+
+	pathf(url, "%s/o/missing.git", base);
 	dest_path(dest, fx, 4);
+	opts_for(&o, fx, url, dest);
+	assert_int_equal(pb_checkout(&co, &o), PB_ENOTFOUND);
+	pathf(want, "repository '%s' not found: ", url);
+	assert_memory_equal(pb_err_last(), want, strlen(want));
+	assert_false(exists(dest));
+
+	pathf(url, "%s/private/o/n.git", base);
 	opts_for(&o, fx, url, dest);
 	o.token = "wrong-token-42";
 	assert_int_equal(pb_checkout(&co, &o), PB_EPERM);
@@ -957,10 +995,148 @@ static void test_checkout_over_http_with_and_without_token(void **state)
 	assert_false(exists(dest));
 }
 
+/*
+ * The tests below run first in this process (see main): libgit2 reads
+ * SSL_CERT_FILE once, when the first checkout starts it.
+ */
+
+/* A child's first checkout, with SSL_CERT_FILE naming a missing file. */
+static void test_checkout_unreadable_ssl_cert_file_is_named(void **state)
+{
+	struct fx *fx = *state;
+	char ca[PATH_MAX], dest[PATH_MAX], want[PATH_MAX], got[1024];
+	size_t len = 0;
+	ssize_t n;
+	int p[2], status, rc;
+	pid_t pid;
+
+	pathf(ca, "%s/no-such-ca.pem", fx->root);
+	dest_path(dest, fx, 1);
+	assert_int_equal(pipe(p), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct pb_checkout co;
+		struct pb_checkout_opts o;
+
+		/* _exit: no cmocka and no LeakSanitizer in here */
+		close(p[0]);
+		opts_for(&o, fx, fx->repo, dest);
+		if (setenv("SSL_CERT_FILE", ca, 1) < 0)
+			_exit(2);
+		rc = pb_checkout(&co, &o);
+		dprintf(p[1], "%d %s", rc, pb_err_last());
+		_exit(0);
+	}
+	close(p[1]);
+	while (len + 1 < sizeof(got) &&
+	       (n = read(p[0], got + len, sizeof(got) - 1 - len)) > 0)
+		len += (size_t)n;
+	got[len] = '\0';
+	close(p[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	pathf(want, "%d cannot use SSL_CERT_FILE '%s': ", PB_EINVAL, ca);
+	if (strncmp(got, want, strlen(want)) ||
+	    !strstr(got, "(give PEM certificates of the authorities to trust"))
+		fail_msg("got \"%s\"", got);
+	assert_false(exists(dest));
+}
+
+/*
+ * A self-signed certificate for localhost, as ROOT/NAME.pem and NAME.key.
+ * Named by DNS, not IP: mbedTLS 2.28 (Debian 12's libgit2) matches no IP
+ * address in subjectAltName, so https://127.0.0.1 is always refused there.
+ */
+static void make_cert(char cert[PATH_MAX], char key[PATH_MAX],
+		      const struct fx *fx, const char *name)
+{
+	char *argv[] = { (char *)OPENSSL_BIN,
+			 (char *)"req",
+			 (char *)"-x509",
+			 (char *)"-newkey",
+			 (char *)"rsa:2048",
+			 (char *)"-nodes",
+			 (char *)"-days",
+			 (char *)"1",
+			 (char *)"-subj",
+			 (char *)"/CN=localhost",
+			 (char *)"-addext",
+			 (char *)"subjectAltName=DNS:localhost",
+			 (char *)"-keyout",
+			 key,
+			 (char *)"-out",
+			 cert,
+			 NULL };
+
+	pathf(cert, "%s/%s.pem", fx->root, name);
+	pathf(key, "%s/%s.key", fx->root, name);
+	assert_int_equal(run_argv(argv, NULL, 0), 0);
+}
+
+static void assert_https_refused(const struct fx *fx, const char *url,
+				 const char *dest)
+{
+	struct pb_checkout co;
+	struct pb_checkout_opts o;
+	char want[PATH_MAX];
+
+	opts_for(&o, fx, url, dest);
+	o.token = "s3cret-token";
+	assert_int_equal(pb_checkout(&co, &o), PB_ERROR);
+	pathf(want, "cannot fetch '%s': ", url);
+	if (strncmp(pb_err_last(), want, strlen(want)) ||
+	    !strstr(pb_err_last(), "certificate") ||
+	    !strstr(pb_err_last(), "set SSL_CERT_FILE to that CA's PEM file"))
+		fail_msg("%s: got \"%s\"", url, pb_err_last());
+	assert_null(co.sha);
+	assert_false(exists(dest));
+}
+
+static void test_checkout_over_https_trusts_ssl_cert_file(void **state)
+{
+	struct fx *fx = *state;
+	char srv[PATH_MAX], base[PATH_MAX], url[PATH_MAX], dest[PATH_MAX];
+	char cert[PATH_MAX], key[PATH_MAX];
+	char other_cert[PATH_MAX], other_key[PATH_MAX];
+
+	if (access(OPENSSL_BIN, X_OK))
+		skip();
+	serve_repos(srv, fx);
+	make_cert(cert, key, fx, "trusted");
+	make_cert(other_cert, other_key, fx, "untrusted");
+	assert_int_equal(setenv("SSL_CERT_FILE", cert, 1), 0);
+	server_start(&fx->srv[0], srv, cert, key);
+	server_start(&fx->srv[1], srv, other_cert, other_key);
+	pathf(base, "https://localhost:%d", fx->srv[0].port);
+	assert_served_repos_check_out(fx, base);
+
+	dest_path(dest, fx, 4);
+	/* a certificate no trusted CA signed */
+	pathf(url, "https://localhost:%d/private/o/n.git", fx->srv[1].port);
+	assert_https_refused(fx, url, dest);
+	/* a trusted certificate, but for another name */
+	pathf(url, "https://127.0.0.1:%d/private/o/n.git", fx->srv[0].port);
+	assert_https_refused(fx, url, dest);
+}
+
+static int teardown_tls(void **state)
+{
+	unsetenv("SSL_CERT_FILE");
+	return teardown(state);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
 {
+	/* first: no checkout may start libgit2 in this process before them */
+	const struct CMUnitTest tls_tests[] = {
+		T(test_checkout_unreadable_ssl_cert_file_is_named),
+		cmocka_unit_test_setup_teardown(
+			test_checkout_over_https_trusts_ssl_cert_file, setup,
+			teardown_tls),
+	};
 	const struct CMUnitTest tests[] = {
 		T(test_checkout_local_worktree_checks_out_the_tip),
 		T(test_checkout_keeps_the_executable_bit),
@@ -984,6 +1160,7 @@ int main(void)
 		T(test_rmtree_removes_tree_without_following_links),
 		T(test_checkout_over_http_with_and_without_token),
 	};
+	int rc;
 
 	/* git with no configuration but the test's (HOME is set per test) */
 	setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
@@ -991,5 +1168,9 @@ int main(void)
 	setenv("GIT_AUTHOR_EMAIL", "test@example.invalid", 1);
 	setenv("GIT_COMMITTER_NAME", "prbot-test", 1);
 	setenv("GIT_COMMITTER_EMAIL", "test@example.invalid", 1);
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	/* the system's CAs, unless a test says otherwise */
+	unsetenv("SSL_CERT_FILE");
+	unsetenv("SSL_CERT_DIR");
+	rc = cmocka_run_group_tests_name("checkout_tls", tls_tests, NULL, NULL);
+	return cmocka_run_group_tests_name("checkout", tests, NULL, NULL) | rc;
 }

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -14,65 +13,29 @@
 #include "prbot/config.h"
 #include "prbot/err.h"
 #include "prbot/redact.h"
+#include "testutil.h"
 
-static char tmpdir[] = "/tmp/prbot-test-config-XXXXXX";
+static char tmpdir[PB_TEST_DIR_MAX];
 
 /* Messages name the path as given, so the tests run in the data folder. */
 static int setup_all(void **state)
 {
-	const char *dir = getenv("PRBOT_TEST_DATA");
-	char path[4096];
-
 	(void)state;
-	if (!dir) {
-		fprintf(stderr, "PRBOT_TEST_DATA is not set (run through "
-				"ctest)\n");
-		return -1;
-	}
-	if (!mkdtemp(tmpdir))
+	if (pb_test_enter_data_dir("config") < 0 ||
+	    pb_test_tmpdir(tmpdir, sizeof(tmpdir), "config") < 0)
 		return -1;
 	setenv("PRBOT_TEST_TOKEN", "ghp_test_token_value", 1);
 	setenv("PRBOT_TEST_ACCESS_KEY", "AKIATESTACCESSKEY", 1);
 	setenv("PRBOT_TEST_SLACK_SIGNING", "slack-signing-test", 1);
 	setenv("PRBOT_TEST_SLACK_TOKEN", "xoxb-slack-test-token", 1);
 	unsetenv("PRBOT_TEST_UNSET_VARIABLE");
-	snprintf(path, sizeof(path), "%s/config", dir);
-	return chdir(path);
+	return 0;
 }
 
 static int teardown_all(void **state)
 {
-	char path[4096];
-
 	(void)state;
-	snprintf(path, sizeof(path), "%s/t.conf", tmpdir);
-	unlink(path);
-	rmdir(tmpdir);
-	return 0;
-}
-
-/* Every diag as "FILE:LINE: message\n", for one comparison. */
-static char *render(const struct pb_diags *d)
-{
-	struct pb_buf b = PB_BUF_INIT;
-	size_t i;
-
-	for (i = 0; i < d->n; i++) {
-		char *line = pb_diag_format(&d->v[i]);
-
-		assert_non_null(line);
-		assert_int_equal(pb_buf_printf(&b, "%s\n", line), 0);
-		free(line);
-	}
-	return pb_buf_detach(&b);
-}
-
-static void assert_diags(const struct pb_diags *d, const char *want)
-{
-	char *got = render(d);
-
-	assert_string_equal(got, want);
-	free(got);
+	return pb_test_rmtree(tmpdir);
 }
 
 /* Load text written to a temporary t.conf; the diags name "t.conf". */
@@ -80,13 +43,9 @@ static int load_text(struct pb_config **out, const char *text,
 		     struct pb_diags *diags)
 {
 	char path[4096];
-	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/t.conf", tmpdir);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	assert_int_equal(fputs(text, f) >= 0, 1);
-	assert_int_equal(fclose(f), 0);
+	pb_test_write_text(path, text);
 	return pb_config_load(out, path, diags);
 }
 
@@ -164,7 +123,7 @@ static void test_config_reads_every_section(void **state)
 
 	(void)state;
 	assert_int_equal(pb_config_load(&c, "full.conf", &diags), 0);
-	assert_diags(&diags, "");
+	pb_test_assert_diags(&diags, "");
 	assert_string_equal(c->server.listen, "0.0.0.0:9000");
 	assert_int_equal(c->server.workers, 4);
 	assert_string_equal(c->server.state, "/srv/prbot/state.db");
@@ -330,7 +289,7 @@ static void test_config_reports_bad_sections_and_lines(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(section_rows) / sizeof(section_rows[0]); i++) {
 		int rc = load_text(&c, section_rows[i].text, &diags);
-		char *got = render(&diags), *p;
+		char *got = pb_test_render_diags(&diags), *p;
 
 		/* the temporary folder is not part of what is compared */
 		while ((p = strstr(got, tmpdir)))
@@ -355,7 +314,8 @@ static void test_config_unknown_key_names_line_and_suggests(void **state)
 	(void)state;
 	assert_int_equal(pb_config_load(&c, "unknown_key.conf", &diags),
 			 PB_EINVAL);
-	assert_diags(&diags, "unknown_key.conf:2: unknown key 'wokers' in "
+	pb_test_assert_diags(&diags,
+			     "unknown_key.conf:2: unknown key 'wokers' in "
 			     "[server] (did you mean 'workers'?)\n");
 	/* the config is still there for a summary */
 	assert_non_null(c);
@@ -381,7 +341,7 @@ static void test_config_reports_every_problem_at_once(void **state)
 	(void)state;
 	assert_int_equal(pb_config_load(&c, "problems.conf", &diags),
 			 PB_EINVAL);
-	assert_diags(
+	pb_test_assert_diags(
 		&diags,
 		"problems.conf:3: 'workers': expected a whole number from 1 "
 		"to 256, got 'many'\n"
@@ -418,7 +378,7 @@ static void test_config_refuses_literal_secret_without_echoing_it(void **state)
 	(void)state;
 	assert_int_equal(pb_config_load(&c, "literal_secret.conf", &diags),
 			 PB_EINVAL);
-	got = render(&diags);
+	got = pb_test_render_diags(&diags);
 	assert_string_equal(got, "literal_secret.conf:2: 'token' is a secret "
 				 "and must not be written in the file: use "
 				 "env:NAME or file:PATH\n");
@@ -447,7 +407,8 @@ static void test_config_secret_env_missing(void **state)
 	(void)state;
 	assert_int_equal(pb_config_load(&c, "secret_env_missing.conf", &diags),
 			 PB_EINVAL);
-	assert_diags(&diags, "secret_env_missing.conf:2: 'bot_token': "
+	pb_test_assert_diags(&diags,
+			     "secret_env_missing.conf:2: 'bot_token': "
 			     "environment variable 'PRBOT_TEST_UNSET_VARIABLE' "
 			     "is not set or empty: export it before starting "
 			     "prbot\n");
@@ -473,7 +434,8 @@ static void test_config_secret_file_unreadable(void **state)
 	(void)state;
 	assert_int_equal(pb_config_load(&c, "secret_file_missing.conf", &diags),
 			 PB_EINVAL);
-	assert_diags(&diags, "secret_file_missing.conf:2: 'webhook_secret': "
+	pb_test_assert_diags(&diags,
+			     "secret_file_missing.conf:2: 'webhook_secret': "
 			     "cannot read secret file 'secrets/absent': No "
 			     "such file or directory\n");
 	assert_null(c->github.webhook_secret.value);
@@ -624,8 +586,9 @@ static void test_config_missing_file_is_not_found(void **state)
 	assert_int_equal(pb_config_load(&c, "absent.conf", &diags),
 			 PB_ENOTFOUND);
 	assert_null(c);
-	assert_diags(&diags,
-		     "absent.conf: cannot read: No such file or directory\n");
+	pb_test_assert_diags(
+		&diags,
+		"absent.conf: cannot read: No such file or directory\n");
 	pb_diags_release(&diags);
 }
 
@@ -728,11 +691,10 @@ static void test_config_example_loads_clean_and_documents_every_key(void **st)
 	};
 	struct pb_diags diags = PB_DIAGS_INIT;
 	struct pb_config *c = NULL, *d = NULL;
-	struct pb_buf path = PB_BUF_INIT, text = PB_BUF_INIT;
+	struct pb_buf path = PB_BUF_INIT;
 	const char *src = getenv("PRBOT_SOURCE_DIR");
-	char chunk[4096], want[64];
-	size_t i, n;
-	FILE *f;
+	char want[64], *text;
+	size_t i;
 
 	(void)st;
 	assert_non_null(src);
@@ -740,7 +702,7 @@ static void test_config_example_loads_clean_and_documents_every_key(void **st)
 	setenv("GITHUB_TOKEN", "ghp_example_token_value", 1);
 	setenv("PRBOT_WEBHOOK_SECRET", "example-webhook-secret", 1);
 	assert_int_equal(pb_config_load(&c, pb_buf_cstr(&path), &diags), 0);
-	assert_diags(&diags, "");
+	pb_test_assert_diags(&diags, "");
 	assert_string_equal(c->github.token.value, "ghp_example_token_value");
 	/* what is commented out is the default, as the comments say */
 	assert_int_equal(pb_config_defaults(&d), 0);
@@ -750,23 +712,19 @@ static void test_config_example_loads_clean_and_documents_every_key(void **st)
 	assert_string_equal(c->store.url, d->store.url);
 	assert_true(c->server.limit_memory == d->server.limit_memory);
 
-	f = fopen(pb_buf_cstr(&path), "r");
-	assert_non_null(f);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		assert_int_equal(pb_buf_add(&text, chunk, n), 0);
-	fclose(f);
+	text = pb_test_read_file(pb_buf_cstr(&path), NULL);
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		snprintf(want, sizeof(want), "\n;%s = ", keys[i]);
-		if (strstr(pb_buf_cstr(&text), want))
+		if (strstr(text, want))
 			continue;
 		snprintf(want, sizeof(want), "\n%s = ", keys[i]);
-		if (!strstr(pb_buf_cstr(&text), want))
+		if (!strstr(text, want))
 			fail_msg("bot.conf.example does not show '%s'",
 				 keys[i]);
 	}
 	unsetenv("GITHUB_TOKEN");
 	unsetenv("PRBOT_WEBHOOK_SECRET");
-	pb_buf_release(&text);
+	free(text);
 	pb_buf_release(&path);
 	pb_config_free(d);
 	pb_config_free(c);

@@ -9,6 +9,7 @@
 
 #include "prbot/err.h"
 #include "prbot/evaluate.h"
+#include "testutil.h"
 
 struct parse_row {
 	const char *expr;
@@ -63,13 +64,12 @@ static void test_gate_parse_accepts_operator_number_only(void **state)
 		print_message("gate '%s'\n", r->expr);
 		rc = pb_gate_parse(&g, "accuracy", r->expr);
 		if (!r->ok) {
-			assert_int_equal(rc, PB_EINVAL);
 			snprintf(want, sizeof(want),
 				 "gate 'accuracy': expected OPERATOR NUMBER "
 				 "like '>= 0.90' (operators >= <= > < ==), "
 				 "got '%s'",
 				 r->expr);
-			assert_string_equal(pb_err_last(), want);
+			pb_test_assert_error(rc, PB_EINVAL, want);
 			assert_null(g.metric);
 			assert_null(g.expr);
 			continue;
@@ -90,14 +90,12 @@ static void test_gate_parse_refuses_missing_parts(void **state)
 	struct pb_gate g;
 
 	(void)state;
-	assert_int_equal(pb_gate_parse(&g, "latency_ms", NULL), PB_EINVAL);
-	assert_string_equal(pb_err_last(),
-			    "gate 'latency_ms': expected OPERATOR NUMBER like "
-			    "'>= 0.90' (operators >= <= > < ==), got ''");
-	assert_int_equal(pb_gate_parse(&g, "", ">= 1"), PB_EINVAL);
-	assert_string_equal(pb_err_last(),
-			    "gate with an empty metric name: write it as "
-			    "METRIC: \"OPERATOR NUMBER\"");
+	pb_test_assert_error(pb_gate_parse(&g, "latency_ms", NULL), PB_EINVAL,
+			     "gate 'latency_ms': expected OPERATOR NUMBER like "
+			     "'>= 0.90' (operators >= <= > < ==), got ''");
+	pb_test_assert_error(pb_gate_parse(&g, "", ">= 1"), PB_EINVAL,
+			     "gate with an empty metric name: write it as "
+			     "METRIC: \"OPERATOR NUMBER\"");
 	pb_gate_release(NULL);
 }
 

@@ -1,11 +1,9 @@
 /* test_hash.c: MD5 and SHA-256 against published vectors, files and copies */
-#define _XOPEN_SOURCE 700 /* nftw */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,45 +16,24 @@
 
 #include "prbot/err.h"
 #include "prbot/hash.h"
+#include "testutil.h"
 
 /* hash.c reads in chunks of this size; the sizes below straddle them */
 #define CHUNK (1u << 20)
 
 struct fixture {
-	char dir[64];
+	char dir[PB_TEST_DIR_MAX]; /* first: pb_test_fixture_new() */
 };
 
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	if (!f)
-		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/prbot-test-hash.XXXXXX");
-	if (!mkdtemp(f->dir)) {
-		free(f);
-		return -1;
-	}
-	*state = f;
-	return 0;
-}
-
-static int remove_one(const char *path, const struct stat *st, int type,
-		      struct FTW *ftw)
-{
-	(void)st;
-	(void)type;
-	(void)ftw;
-	return remove(path);
+	*state = pb_test_fixture_new(sizeof(struct fixture), "hash");
+	return *state ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
-	struct fixture *f = *state;
-	int rc = nftw(f->dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
-
-	free(f);
-	return rc;
+	return pb_test_fixture_free(*state);
 }
 
 /* Deterministic bytes that are not one repeated value. */
@@ -73,31 +50,6 @@ static unsigned char *pattern(size_t len)
 		x ^= x << 5;
 		p[i] = (unsigned char)x;
 	}
-	return p;
-}
-
-static void write_file(const char *path, const void *data, size_t len)
-{
-	FILE *fp = fopen(path, "wb");
-
-	assert_non_null(fp);
-	assert_int_equal(fwrite(data, 1, len, fp), len);
-	assert_int_equal(fclose(fp), 0);
-}
-
-static unsigned char *read_file(const char *path, size_t *len)
-{
-	struct stat st;
-	unsigned char *p;
-	FILE *fp = fopen(path, "rb");
-
-	assert_non_null(fp);
-	assert_int_equal(fstat(fileno(fp), &st), 0);
-	p = malloc((size_t)st.st_size + 1);
-	assert_non_null(p);
-	assert_int_equal(fread(p, 1, (size_t)st.st_size, fp), st.st_size);
-	fclose(fp);
-	*len = (size_t)st.st_size;
 	return p;
 }
 
@@ -171,7 +123,7 @@ static void test_hash_matches_published_vectors(void **state)
 		assert_string_equal(digest_of(&mem, v.algo), v.digest);
 		assert_int_equal(mem.size, v.len);
 
-		write_file(file, v.msg, v.len);
+		pb_test_write_file(file, v.msg, v.len);
 		assert_int_equal(pb_hash_file(&disk, file), 0);
 		assert_string_equal(digest_of(&disk, v.algo), v.digest);
 		assert_int_equal(disk.size, v.len);
@@ -214,7 +166,7 @@ static void test_hash_file_equals_mem_across_chunk_boundaries(void **state)
 	snprintf(file, sizeof(file), "%s/sized", f->dir);
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		p = pattern(sizes[i]);
-		write_file(file, p, sizes[i]);
+		pb_test_write_file(file, p, sizes[i]);
 		pb_hash_mem(&mem, p, sizes[i]);
 		assert_int_equal(pb_hash_file(&disk, file), 0);
 		assert_string_equal(disk.md5, mem.md5);
@@ -230,15 +182,16 @@ static void test_hash_copy_writes_what_it_hashes(void **state)
 	struct fixture *f = *state;
 	struct pb_digest mem, copy;
 	char src[128], dst[128];
-	unsigned char *p, *back;
+	unsigned char *p;
 	size_t i, len;
 	int in, out;
+	char *back;
 
 	snprintf(src, sizeof(src), "%s/src", f->dir);
 	snprintf(dst, sizeof(dst), "%s/dst", f->dir);
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		p = pattern(sizes[i]);
-		write_file(src, p, sizes[i]);
+		pb_test_write_file(src, p, sizes[i]);
 		pb_hash_mem(&mem, p, sizes[i]);
 		in = open(src, O_RDONLY);
 		out = open(dst, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -249,7 +202,7 @@ static void test_hash_copy_writes_what_it_hashes(void **state)
 		assert_string_equal(copy.md5, mem.md5);
 		assert_string_equal(copy.sha256, mem.sha256);
 		assert_int_equal(copy.size, sizes[i]);
-		back = read_file(dst, &len);
+		back = pb_test_read_file(dst, &len);
 		assert_int_equal(len, sizes[i]);
 		assert_memory_equal(back, p, len);
 		free(back);
@@ -338,7 +291,7 @@ static void test_hash_copy_reports_a_failed_write(void **state)
 		 strerror(ENOSPC));
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		p = pattern(sizes[i]);
-		write_file(src, p, sizes[i]);
+		pb_test_write_file(src, p, sizes[i]);
 		in = open(src, O_RDONLY);
 		assert_true(in >= 0);
 		assert_int_equal(pb_hash_copy(&d, in, out), PB_ERROR);

@@ -1,10 +1,8 @@
 /* test_manifest.c: model_manifest.json built, written and verified */
-#define _XOPEN_SOURCE 700 /* nftw */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +16,7 @@
 #include "prbot/err.h"
 #include "prbot/hash.h"
 #include "prbot/manifest.h"
+#include "testutil.h"
 
 #define MODEL_TEXT "pretend these are pickled weights\n"
 #define SHA	   "0123456789abcdef0123456789abcdef01234567"
@@ -25,70 +24,30 @@
 #define UPLOADED ((time_t)1795426880)
 
 struct fixture {
-	char dir[64];
+	char dir[PB_TEST_DIR_MAX]; /* first: pb_test_fixture_new() */
 	char model[128];
 	char manifest[128];
 	struct pb_digest digest;
 };
 
-static void write_file(const char *path, const char *text)
-{
-	FILE *fp = fopen(path, "wb");
-
-	assert_non_null(fp);
-	assert_true(fputs(text, fp) >= 0);
-	assert_int_equal(fclose(fp), 0);
-}
-
-static char *read_text(const char *path)
-{
-	static char text[16384];
-	FILE *fp = fopen(path, "rb");
-	size_t n;
-
-	assert_non_null(fp);
-	n = fread(text, 1, sizeof(text) - 1, fp);
-	fclose(fp);
-	text[n] = '\0';
-	return text;
-}
-
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
+	struct fixture *f = pb_test_fixture_new(sizeof(*f), "manifest");
 
 	if (!f)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/prbot-test-manifest.XXXXXX");
-	if (!mkdtemp(f->dir)) {
-		free(f);
-		return -1;
-	}
+	pb_hash_mem(&f->digest, MODEL_TEXT, strlen(MODEL_TEXT));
 	snprintf(f->model, sizeof(f->model), "%s/model.pkl", f->dir);
 	snprintf(f->manifest, sizeof(f->manifest), "%s/model_manifest.json",
 		 f->dir);
-	write_file(f->model, MODEL_TEXT);
-	pb_hash_mem(&f->digest, MODEL_TEXT, strlen(MODEL_TEXT));
+	pb_test_write_text(f->model, MODEL_TEXT);
 	*state = f;
 	return 0;
 }
 
-static int remove_one(const char *path, const struct stat *st, int type,
-		      struct FTW *ftw)
-{
-	(void)st;
-	(void)type;
-	(void)ftw;
-	return remove(path);
-}
-
 static int teardown(void **state)
 {
-	struct fixture *f = *state;
-	int rc = nftw(f->dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
-
-	free(f);
-	return rc;
+	return pb_test_fixture_free(*state);
 }
 
 /* What the upload stage passes: every field set. */
@@ -228,11 +187,11 @@ static void test_manifest_write_is_sorted_json_with_newline(void **state)
 	struct fixture *f = *state;
 	json_t *m = build_full(f), *back;
 	json_error_t err;
-	const char *text;
 	struct stat st;
+	char *text;
 
 	assert_int_equal(pb_manifest_write(f->manifest, m), 0);
-	text = read_text(f->manifest);
+	text = pb_test_read_file(f->manifest, NULL);
 	assert_true(strlen(text) > 2);
 	assert_int_equal(text[strlen(text) - 1], '\n');
 	assert_int_not_equal(text[strlen(text) - 2], '\n');
@@ -246,6 +205,7 @@ static void test_manifest_write_is_sorted_json_with_newline(void **state)
 	assert_true(json_equal(back, m));
 	assert_int_equal(stat(f->manifest, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0644);
+	free(text);
 	json_decref(back);
 	json_decref(m);
 }
@@ -290,7 +250,7 @@ static void write_manifest(const struct fixture *f, const char *filepath,
 		 "  \"model_uploaded_utc\": \"2026-11-23T09:41:20Z\"%s\n"
 		 "}\n",
 		 filepath, md5, extra);
-	write_file(f->manifest, text);
+	pb_test_write_text(f->manifest, text);
 }
 
 static void test_manifest_verify_established_format_by_md5_alone(void **state)
@@ -350,7 +310,7 @@ static void test_manifest_verify_uses_the_given_model_file(void **state)
 	char other[160], want[512];
 
 	snprintf(other, sizeof(other), "%s/other.pkl", f->dir);
-	write_file(other, "another model\n");
+	pb_test_write_text(other, "another model\n");
 	write_manifest(f, f->model, f->digest.md5, NULL, -1);
 	assert_int_equal(pb_manifest_verify(NULL, f->manifest, other),
 			 PB_ERROR);
@@ -365,13 +325,14 @@ static void test_manifest_verify_invalid_json_names_file_and_line(void **state)
 	struct fixture *f = *state;
 	char want[256];
 
-	write_file(f->manifest, "{\n  \"model_md5_hash\": \"x\",\n  oops\n}\n");
+	pb_test_write_text(f->manifest,
+			   "{\n  \"model_md5_hash\": \"x\",\n  oops\n}\n");
 	assert_int_equal(pb_manifest_verify(NULL, f->manifest, f->model),
 			 PB_EINVAL);
 	snprintf(want, sizeof(want), "%s:3: ", f->manifest);
 	assert_true(strncmp(pb_err_last(), want, strlen(want)) == 0);
 
-	write_file(f->manifest, "[1, 2]\n");
+	pb_test_write_text(f->manifest, "[1, 2]\n");
 	assert_int_equal(pb_manifest_verify(NULL, f->manifest, f->model),
 			 PB_EINVAL);
 	snprintf(want, sizeof(want), "%s: expected a JSON object", f->manifest);
@@ -403,7 +364,8 @@ static void test_manifest_verify_refuses_bad_hash_fields(void **state)
 		snprintf(want, sizeof(want), "%s: %s", f->manifest, bad[i].why);
 		assert_string_equal(pb_err_last(), want);
 	}
-	write_file(f->manifest, "{\"model_filepath\": \"model.pkl\"}\n");
+	pb_test_write_text(f->manifest,
+			   "{\"model_filepath\": \"model.pkl\"}\n");
 	assert_int_equal(pb_manifest_verify(NULL, f->manifest, NULL),
 			 PB_EINVAL);
 	snprintf(want, sizeof(want), "%s: 'model_md5_hash' is missing",

@@ -13,21 +13,13 @@
 #include "prbot/buf.h"
 #include "prbot/err.h"
 #include "prbot/evaluate.h"
+#include "testutil.h"
 
-/* Messages name the path as given, so the tests run in the data folder. */
+/* Errors name the metrics file as given: run in the data folder. */
 static int enter_data_dir(void **state)
 {
-	const char *dir = getenv("PRBOT_TEST_DATA");
-	char path[4096];
-
 	(void)state;
-	if (!dir) {
-		fprintf(stderr, "PRBOT_TEST_DATA is not set (run through "
-				"ctest)\n");
-		return -1;
-	}
-	snprintf(path, sizeof(path), "%s/evaluate", dir);
-	return chdir(path);
+	return pb_test_enter_data_dir("evaluate");
 }
 
 /* "a=1;b.c=2.5": the flattened metrics in order, for one comparison. */
@@ -180,9 +172,8 @@ static void test_metrics_load_refusals_name_the_file_and_line(void **state)
 		struct pb_metrics m = { NULL, 0 };
 
 		print_message("load: %s\n", load_rows[i].file);
-		assert_int_equal(pb_metrics_load(&m, load_rows[i].file),
-				 load_rows[i].rc);
-		assert_string_equal(pb_err_last(), load_rows[i].msg);
+		pb_test_assert_error(pb_metrics_load(&m, load_rows[i].file),
+				     load_rows[i].rc, load_rows[i].msg);
 		assert_null(m.v);
 		assert_int_equal(m.n, 0);
 	}
@@ -193,9 +184,9 @@ static void test_metrics_rejects_null_json(void **state)
 	struct pb_metrics m;
 
 	(void)state;
-	assert_int_equal(pb_metrics_from_json(&m, NULL, NULL), PB_EINVAL);
-	assert_string_equal(pb_err_last(), "metrics: expected a JSON object "
-					   "of numbers, got nothing");
+	pb_test_assert_error(pb_metrics_from_json(&m, NULL, NULL), PB_EINVAL,
+			     "metrics: expected a JSON object "
+			     "of numbers, got nothing");
 }
 
 int main(void)

@@ -11,6 +11,7 @@
 #include "prbot/buf.h"
 #include "prbot/err.h"
 #include "prbot/redact.h"
+#include "testutil.h"
 
 /* All fake: the right shape, never a live credential. */
 #define GH36 "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -161,23 +162,11 @@ static void test_redact_masks_configured_secrets(void **state)
 	pb_redactor_free(r);
 }
 
-static char *slurp(const char *name)
+/* The sample logs are named as given, so the tests run in the data folder. */
+static int enter_data_dir(void **state)
 {
-	struct pb_buf b = PB_BUF_INIT;
-	char path[512], chunk[4096];
-	const char *dir = getenv("PRBOT_TEST_DATA");
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "%s/redact/%s", dir ? dir : "tests/data",
-		 name);
-	f = fopen(path, "r");
-	if (!f)
-		fail_msg("cannot open '%s' (set PRBOT_TEST_DATA)", path);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		assert_int_equal(pb_buf_add(&b, chunk, n), 0);
-	fclose(f);
-	return pb_buf_detach(&b);
+	(void)state;
+	return pb_test_enter_data_dir("redact");
 }
 
 static void test_redact_leaves_a_clean_log_unchanged(void **state)
@@ -186,7 +175,7 @@ static void test_redact_leaves_a_clean_log_unchanged(void **state)
 					       "not-in-the-log", NULL };
 	struct pb_redactor *r;
 	struct pb_buf b = PB_BUF_INIT;
-	char *text = slurp("clean_log.txt");
+	char *text = pb_test_read_file("clean_log.txt", NULL);
 
 	(void)state;
 	r = redactor_with(secrets);
@@ -265,5 +254,5 @@ int main(void)
 		cmocka_unit_test(test_redactor_add_refuses_short_values),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, enter_data_dir, NULL);
 }

@@ -13,37 +13,13 @@
 #include "prbot/buf.h"
 #include "prbot/err.h"
 #include "prbot/repoconf.h"
+#include "testutil.h"
 
 /* Messages name the path as given, so the tests run in the data folder. */
 static int enter_data_dir(void **state)
 {
-	const char *dir = getenv("PRBOT_TEST_DATA");
-	char path[4096];
-
 	(void)state;
-	if (!dir) {
-		fprintf(stderr, "PRBOT_TEST_DATA is not set (run through "
-				"ctest)\n");
-		return -1;
-	}
-	snprintf(path, sizeof(path), "%s/repoconf", dir);
-	return chdir(path);
-}
-
-/* Every diag as "FILE:LINE: message\n", for one comparison. */
-static char *render(const struct pb_diags *d)
-{
-	struct pb_buf b = PB_BUF_INIT;
-	size_t i;
-
-	for (i = 0; i < d->n; i++) {
-		char *line = pb_diag_format(&d->v[i]);
-
-		assert_non_null(line);
-		assert_int_equal(pb_buf_printf(&b, "%s\n", line), 0);
-		free(line);
-	}
-	return pb_buf_detach(&b);
+	return pb_test_enter_data_dir("repoconf");
 }
 
 static struct pb_repo_config *load_ok(const char *file)
@@ -53,7 +29,7 @@ static struct pb_repo_config *load_ok(const char *file)
 	char *got;
 
 	if (pb_repo_config_load(&c, file, &diags) < 0) {
-		got = render(&diags);
+		got = pb_test_render_diags(&diags);
 		fail_msg("%s: %s", file, got);
 	}
 	assert_int_equal(diags.n, 0);
@@ -239,7 +215,7 @@ static void test_repoconf_reports_problems_with_their_line(void **state)
 						     &diags),
 				 PB_EINVAL);
 		assert_null(c);
-		got = render(&diags);
+		got = pb_test_render_diags(&diags);
 		if (strcmp(got, bad_rows[i].want))
 			fail_msg("%s: want\n%sgot\n%s", bad_rows[i].file,
 				 bad_rows[i].want, got);
@@ -293,7 +269,7 @@ static void test_repoconf_parse_text(void **state)
 		rc = pb_repo_config_parse(&c, hint_rows[i].text,
 					  strlen(hint_rows[i].text), "t.yml",
 					  &diags);
-		got = render(&diags);
+		got = pb_test_render_diags(&diags);
 		if (strcmp(got, hint_rows[i].want))
 			fail_msg("row %zu: want\n%sgot\n%s", i,
 				 hint_rows[i].want, got);
@@ -309,17 +285,14 @@ static void test_repoconf_missing_file_is_not_found(void **state)
 {
 	struct pb_diags diags = PB_DIAGS_INIT;
 	struct pb_repo_config *c = NULL;
-	char *got;
 
 	(void)state;
 	assert_int_equal(pb_repo_config_load(&c, "absent.yml", &diags),
 			 PB_ENOTFOUND);
 	assert_null(c);
-	got = render(&diags);
-	assert_string_equal(got, "absent.yml: cannot read: No such file or "
-				 "directory (add a .prbot.yml at the "
-				 "repository root; see README)\n");
-	free(got);
+	pb_test_assert_diags(&diags, "absent.yml: cannot read: No such file or "
+				     "directory (add a .prbot.yml at the "
+				     "repository root; see README)\n");
 	pb_diags_release(&diags);
 }
 

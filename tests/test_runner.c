@@ -3,7 +3,6 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -25,11 +24,12 @@
 #include "prbot/err.h"
 #include "prbot/redact.h"
 #include "prbot/runner.h"
+#include "testutil.h"
 
 #define FAKE_GH_TOKEN "ghp_0123456789abcdefghijklmnopqrstuvwxyz"
 
 struct fixture {
-	char dir[64];
+	char dir[PB_TEST_DIR_MAX]; /* first: pb_test_fixture_new() */
 	char log[96];
 	int log_fd;
 	struct pb_env env;
@@ -41,13 +41,10 @@ struct fixture {
 
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
+	struct fixture *f = pb_test_fixture_new(sizeof(*f), "runner");
 
 	if (!f)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/prbot-test-runner.XXXXXX");
-	if (!mkdtemp(f->dir))
-		goto fail;
 	snprintf(f->log, sizeof(f->log), "%s/job.log", f->dir);
 	f->log_fd =
 		open(f->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -63,36 +60,21 @@ static int setup(void **state)
 	*state = f;
 	return 0;
 fail:
-	free(f);
+	pb_test_fixture_free(f);
 	return -1;
 }
 
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	struct dirent *d;
-	char path[512];
-	DIR *dir;
 
 	/* orphans of the children (we are their subreaper) that are gone */
 	while (waitpid(-1, NULL, WNOHANG) > 0)
 		;
 	close(f->log_fd);
-	if ((dir = opendir(f->dir))) {
-		while ((d = readdir(dir))) {
-			if (d->d_name[0] == '.')
-				continue;
-			snprintf(path, sizeof(path), "%s/%s", f->dir,
-				 d->d_name);
-			unlink(path);
-		}
-		closedir(dir);
-	}
-	rmdir(f->dir);
 	pb_env_release(&f->env);
 	pb_buf_release(&f->tail);
-	free(f);
-	return 0;
+	return pb_test_fixture_free(f);
 }
 
 static void use_sh(struct fixture *f, const char *script)
@@ -110,37 +92,19 @@ static int run_sh(struct fixture *f, const char *script)
 	return pb_run(&f->res, &f->o);
 }
 
-static char *slurp(const char *path)
-{
-	struct pb_buf b = PB_BUF_INIT;
-	char chunk[4096];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		fail_msg("cannot open '%s': %s", path, strerror(errno));
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
-		assert_int_equal(pb_buf_add(&b, chunk, (size_t)n), 0);
-	close(fd);
-	return pb_buf_detach(&b);
-}
-
 static char *read_log(struct fixture *f)
 {
-	return slurp(f->log);
+	return pb_test_read_file(f->log, NULL);
 }
 
 static void write_file(const char *dir, const char *name, const char *text,
 		       mode_t mode)
 {
 	char path[512];
-	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
+	pb_test_write_text(path, text);
+	assert_int_equal(chmod(path, mode), 0);
 }
 
 /*
@@ -174,7 +138,7 @@ static pid_t read_pid(struct fixture *f, const char *name)
 	long pid;
 
 	snprintf(path, sizeof(path), "%s/%s", f->dir, name);
-	text = slurp(path);
+	text = pb_test_read_file(path, NULL);
 	pid = strtol(text, NULL, 10);
 	free(text);
 	assert_true(pid > 1);

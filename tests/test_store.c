@@ -1,12 +1,10 @@
 /* test_store.c: the file:// artifact store, atomic writes and mkdir -p */
-#define _XOPEN_SOURCE 700 /* nftw */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,74 +18,40 @@
 #include "prbot/err.h"
 #include "prbot/hash.h"
 #include "prbot/store.h"
+#include "testutil.h"
 
 #define KEY "octo/iris/0123456789abcdef0123456789abcdef01234567/model.pkl"
 
 struct fixture {
-	char dir[64];
+	char dir[PB_TEST_DIR_MAX]; /* first: pb_test_fixture_new() */
 	char url[96];
 	char src[128];
 	struct pb_store *store;
 };
 
-static void write_file(const char *path, const char *text)
-{
-	FILE *fp = fopen(path, "wb");
-
-	assert_non_null(fp);
-	assert_int_equal(fputs(text, fp) >= 0, 1);
-	assert_int_equal(fclose(fp), 0);
-}
-
-static char *read_text(const char *path)
-{
-	static char text[4096];
-	FILE *fp = fopen(path, "rb");
-	size_t n;
-
-	assert_non_null(fp);
-	n = fread(text, 1, sizeof(text) - 1, fp);
-	fclose(fp);
-	text[n] = '\0';
-	return text;
-}
-
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
+	struct fixture *f = pb_test_fixture_new(sizeof(*f), "store");
 
 	if (!f)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/prbot-test-store.XXXXXX");
-	if (!mkdtemp(f->dir)) {
-		free(f);
-		return -1;
-	}
 	snprintf(f->url, sizeof(f->url), "file://%s/art", f->dir);
 	snprintf(f->src, sizeof(f->src), "%s/model.pkl", f->dir);
-	if (pb_store_open(&f->store, f->url) < 0)
+	if (pb_store_open(&f->store, f->url) < 0) {
+		fprintf(stderr, "%s\n", pb_err_last());
+		pb_test_fixture_free(f);
 		return -1;
+	}
 	*state = f;
 	return 0;
-}
-
-static int remove_one(const char *path, const struct stat *st, int type,
-		      struct FTW *ftw)
-{
-	(void)st;
-	(void)type;
-	(void)ftw;
-	return remove(path);
 }
 
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	int rc = nftw(f->dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
 
 	pb_store_free(f->store);
-	free(f);
-	return rc;
+	return pb_test_fixture_free(f);
 }
 
 /* The names in dir, sorted, joined with " ": what a person would see. */
@@ -127,7 +91,7 @@ static void test_store_put_creates_owner_repo_sha_file(void **state)
 	struct pb_digest want;
 	char path[256], url[300], dir[256], side[300];
 
-	write_file(f->src, "weights v1\n");
+	pb_test_write_text(f->src, "weights v1\n");
 	pb_hash_mem(&want, "weights v1\n", 11);
 	assert_int_equal(pb_store_put(&r, f->store, KEY, f->src), 0);
 	snprintf(path, sizeof(path), "%s/art/%s", f->dir, KEY);
@@ -138,11 +102,11 @@ static void test_store_put_creates_owner_repo_sha_file(void **state)
 	assert_string_equal(r.digest.md5, want.md5);
 	assert_string_equal(r.digest.sha256, want.sha256);
 	assert_int_equal(r.digest.size, 11);
-	assert_string_equal(read_text(path), "weights v1\n");
+	pb_test_assert_file_text(path, "weights v1\n");
 	/* sha256sum's format next to it, and nothing else */
 	snprintf(side, sizeof(side), "%s.sha256", path);
 	snprintf(url, sizeof(url), "%s  model.pkl\n", want.sha256);
-	assert_string_equal(read_text(side), url);
+	pb_test_assert_file_text(side, url);
 	object_dir(dir, sizeof(dir), f);
 	assert_string_equal(listing(dir), "model.pkl model.pkl.sha256");
 	pb_put_result_release(&r);
@@ -156,7 +120,7 @@ static void test_store_put_same_content_is_skipped_untouched(void **state)
 	struct pb_put_result r1, r2;
 	struct stat before, after;
 
-	write_file(f->src, "weights v1\n");
+	pb_test_write_text(f->src, "weights v1\n");
 	assert_int_equal(pb_store_put(&r1, f->store, KEY, f->src), 0);
 	assert_int_equal(stat(r1.path, &before), 0);
 	usleep(20000); /* a rewrite would now show a later mtime */
@@ -182,7 +146,7 @@ static void test_store_put_skips_by_hashing_when_sidecar_is_gone(void **state)
 	char side[300];
 	struct stat before, after;
 
-	write_file(f->src, "weights v1\n");
+	pb_test_write_text(f->src, "weights v1\n");
 	assert_int_equal(pb_store_put(&r1, f->store, KEY, f->src), 0);
 	snprintf(side, sizeof(side), "%s.sha256", r1.path);
 	assert_int_equal(unlink(side), 0);
@@ -208,15 +172,15 @@ static void test_store_put_replaces_changed_content(void **state)
 	size_t i;
 
 	for (i = 0; i < sizeof(versions) / sizeof(versions[0]); i++) {
-		write_file(f->src, versions[i]);
+		pb_test_write_text(f->src, versions[i]);
 		pb_hash_mem(&want, versions[i], strlen(versions[i]));
 		assert_int_equal(pb_store_put(&r, f->store, KEY, f->src), 0);
 		assert_int_equal(r.skipped, 0);
 		assert_string_equal(r.digest.sha256, want.sha256);
-		assert_string_equal(read_text(r.path), versions[i]);
+		pb_test_assert_file_text(r.path, versions[i]);
 		snprintf(side, sizeof(side), "%s.sha256", r.path);
 		snprintf(line, sizeof(line), "%s  model.pkl\n", want.sha256);
-		assert_string_equal(read_text(side), line);
+		pb_test_assert_file_text(side, line);
 		pb_put_result_release(&r);
 	}
 }
@@ -229,16 +193,16 @@ test_store_put_distrusts_a_sidecar_older_than_its_object(void **state)
 	struct pb_put_result r1, r2;
 	struct timespec later[2];
 
-	write_file(f->src, "weights v1\n");
+	pb_test_write_text(f->src, "weights v1\n");
 	assert_int_equal(pb_store_put(&r1, f->store, KEY, f->src), 0);
-	write_file(r1.path, "tampered!!\n"); /* same size */
+	pb_test_write_text(r1.path, "tampered!!\n"); /* same size */
 	clock_gettime(CLOCK_REALTIME, &later[0]);
 	later[0].tv_sec += 60;
 	later[1] = later[0];
 	assert_int_equal(utimensat(AT_FDCWD, r1.path, later, 0), 0);
 	assert_int_equal(pb_store_put(&r2, f->store, KEY, f->src), 0);
 	assert_int_equal(r2.skipped, 0);
-	assert_string_equal(read_text(r2.path), "weights v1\n");
+	pb_test_assert_file_text(r2.path, "weights v1\n");
 	pb_put_result_release(&r2);
 	pb_put_result_release(&r1);
 }
@@ -263,7 +227,7 @@ static void test_store_put_refuses_bad_keys(void **state)
 	char art[128];
 	size_t i;
 
-	write_file(f->src, "weights\n");
+	pb_test_write_text(f->src, "weights\n");
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		assert_int_equal(pb_store_put(&r, f->store, bad[i].key, f->src),
 				 PB_EINVAL);
@@ -302,7 +266,7 @@ static void test_store_put_failure_leaves_no_temp_file(void **state)
 	struct pb_put_result r;
 	char dir[256], blocker[300];
 
-	write_file(f->src, "weights v1\n");
+	pb_test_write_text(f->src, "weights v1\n");
 	object_dir(dir, sizeof(dir), f);
 	snprintf(blocker, sizeof(blocker), "%s/model.pkl/inside", dir);
 	assert_int_equal(pb_mkdirs(blocker, 0755), 0);
@@ -362,12 +326,12 @@ static void test_store_open_resolves_a_relative_dir_once(void **state)
 	assert_int_equal(chdir(f->dir), 0);
 	assert_int_equal(pb_store_open(&s, "file://rel/art/"), 0);
 	assert_int_equal(chdir("/"), 0);
-	write_file(f->src, "weights\n");
+	pb_test_write_text(f->src, "weights\n");
 	assert_int_equal(pb_store_put(&r, s, "o/r/s/m.bin", f->src), 0);
 	assert_int_equal(chdir(cwd), 0);
 	snprintf(want, sizeof(want), "%s/rel/art/o/r/s/m.bin", f->dir);
 	assert_string_equal(r.path, want);
-	assert_string_equal(read_text(want), "weights\n");
+	pb_test_assert_file_text(want, "weights\n");
 	pb_put_result_release(&r);
 	pb_store_free(s);
 	pb_store_free(NULL);
@@ -382,7 +346,7 @@ static void test_write_atomic_replaces_and_leaves_no_temp(void **state)
 	snprintf(path, sizeof(path), "%s/note.txt", f->dir);
 	assert_int_equal(pb_write_atomic(path, "first\n", 6), 0);
 	assert_int_equal(pb_write_atomic(path, "second\n", 7), 0);
-	assert_string_equal(read_text(path), "second\n");
+	pb_test_assert_file_text(path, "second\n");
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0644);
 	assert_string_equal(listing(f->dir), "note.txt");
@@ -407,7 +371,7 @@ static void test_mkdirs_creates_nested_and_accepts_existing(void **state)
 	assert_int_equal(pb_mkdirs(path, 0755), 0);
 
 	snprintf(file, sizeof(file), "%s/a/file", f->dir);
-	write_file(file, "x");
+	pb_test_write_text(file, "x");
 	snprintf(path, sizeof(path), "%s/a/file/d", f->dir);
 	assert_int_equal(pb_mkdirs(path, 0755), PB_ERROR);
 	snprintf(want, sizeof(want),

@@ -13,21 +13,13 @@
 #include "prbot/buf.h"
 #include "prbot/err.h"
 #include "prbot/evaluate.h"
+#include "testutil.h"
 
-/* Messages name the path as given, so the tests run in the data folder. */
+/* Errors name the test cases file as given: run in the data folder. */
 static int enter_data_dir(void **state)
 {
-	const char *dir = getenv("PRBOT_TEST_DATA");
-	char path[4096];
-
 	(void)state;
-	if (!dir) {
-		fprintf(stderr, "PRBOT_TEST_DATA is not set (run through "
-				"ctest)\n");
-		return -1;
-	}
-	snprintf(path, sizeof(path), "%s/evaluate", dir);
-	return chdir(path);
+	return pb_test_enter_data_dir("evaluate");
 }
 
 static int parse_text(struct pb_test_cases *c, const char *text)
@@ -97,25 +89,23 @@ static void test_cases_load_names_file_and_line(void **state)
 	struct pb_test_cases c;
 
 	(void)state;
-	assert_int_equal(pb_test_cases_load(&c, "TEST_CASES_bad_type.json"),
-			 PB_EINVAL);
-	assert_string_equal(pb_err_last(),
-			    "TEST_CASES_bad_type.json:9: case 3 ('tall "
-			    "flower'): 'type' must be one of EXACT_MATCH, "
-			    "GREATER_OR_EQUAL, LESS_OR_EQUAL, NO_EXCEPTION, "
-			    "EXCEPTION, got 'GREATER_OR_EQUALS'");
+	pb_test_assert_error(pb_test_cases_load(&c, "TEST_CASES_bad_type.json"),
+			     PB_EINVAL,
+			     "TEST_CASES_bad_type.json:9: case 3 ('tall "
+			     "flower'): 'type' must be one of EXACT_MATCH, "
+			     "GREATER_OR_EQUAL, LESS_OR_EQUAL, NO_EXCEPTION, "
+			     "EXCEPTION, got 'GREATER_OR_EQUALS'");
 	assert_null(c.v);
 	assert_int_equal(c.n, 0);
 
-	assert_int_equal(pb_test_cases_load(&c, "TEST_CASES_syntax.json"),
-			 PB_EINVAL);
-	assert_string_equal(pb_err_last(), "TEST_CASES_syntax.json:4: string "
-					   "or '}' expected near '}'");
+	pb_test_assert_error(pb_test_cases_load(&c, "TEST_CASES_syntax.json"),
+			     PB_EINVAL,
+			     "TEST_CASES_syntax.json:4: string "
+			     "or '}' expected near '}'");
 
-	assert_int_equal(pb_test_cases_load(&c, "NO_SUCH_CASES.json"),
-			 PB_ENOTFOUND);
-	assert_string_equal(pb_err_last(),
-			    "test cases file 'NO_SUCH_CASES.json' not found");
+	pb_test_assert_error(pb_test_cases_load(&c, "NO_SUCH_CASES.json"),
+			     PB_ENOTFOUND,
+			     "test cases file 'NO_SUCH_CASES.json' not found");
 }
 
 /* The bundled example must stay valid for the end-to-end test. */
@@ -257,9 +247,8 @@ static void test_cases_schema_refusals(void **state)
 		struct pb_test_cases c = { NULL, 0 };
 
 		print_message("schema: %s\n", schema_rows[i].what);
-		assert_int_equal(parse_text(&c, schema_rows[i].text),
-				 PB_EINVAL);
-		assert_string_equal(pb_err_last(), schema_rows[i].msg);
+		pb_test_assert_error(parse_text(&c, schema_rows[i].text),
+				     PB_EINVAL, schema_rows[i].msg);
 		assert_null(c.v);
 		assert_int_equal(c.n, 0);
 	}

@@ -1,0 +1,73 @@
+/* testutil.h: what the cmocka test programs share, so no test copies it */
+#ifndef PRBOT_TESTUTIL_H
+#define PRBOT_TESTUTIL_H
+
+#include <stddef.h>
+
+#include "prbot/diag.h"
+
+/*
+ * Change into $PRBOT_TEST_DATA/SUBDIR, so that messages which name a path as
+ * given name the data file alone. For a group setup: 0, or -1 with the
+ * reason on stderr (the variable is unset outside ctest).
+ */
+int pb_test_enter_data_dir(const char *subdir);
+
+/*
+ * Create a fresh folder /tmp/prbot-test-NAME.XXXXXX and put its path in buf.
+ * 0, or -1 with the reason on stderr. pb_test_rmtree() removes it.
+ */
+int pb_test_tmpdir(char *buf, size_t len, const char *name);
+
+/* Remove the tree at path; 0, or -1 with the reason on stderr. */
+int pb_test_rmtree(const char *path);
+
+/* Room for a pb_test_tmpdir() path. */
+#define PB_TEST_DIR_MAX 64
+
+/*
+ * A per-test fixture of size bytes, zeroed, whose first member is
+ * char dir[PB_TEST_DIR_MAX]: it gets a fresh pb_test_tmpdir(NAME). NULL,
+ * with the reason on stderr, when either cannot be made.
+ */
+void *pb_test_fixture_new(size_t size, const char *name);
+
+/* Remove the fixture's folder and free it; 0, or -1 as pb_test_rmtree(). */
+int pb_test_fixture_free(void *fixture);
+
+/* Replace path with len bytes of data; the test fails if that cannot be. */
+void pb_test_write_file(const char *path, const void *data, size_t len);
+
+/* The same with a string. */
+void pb_test_write_text(const char *path, const char *text);
+
+/*
+ * The whole of path, NUL-terminated, owned by the caller (free()); *len gets
+ * its size when len is not NULL. The test fails if path cannot be read.
+ */
+char *pb_test_read_file(const char *path, size_t *len);
+
+/* Every diag as "FILE:LINE: message\n" in one string the caller frees. */
+char *pb_test_render_diags(const struct pb_diags *d);
+
+/*
+ * Assertions that report the caller's file and line, as cmocka's do.
+ * pb_test_assert_error: expr returned rc and pb_err_last() is msg.
+ * pb_test_assert_diags: d rendered as pb_test_render_diags() is want.
+ * pb_test_assert_file_text: the file at path holds exactly want.
+ */
+#define pb_test_assert_error(expr, rc, msg) \
+	pb_test_assert_error_at((expr), (rc), (msg), __FILE__, __LINE__)
+#define pb_test_assert_diags(d, want) \
+	pb_test_assert_diags_at((d), (want), __FILE__, __LINE__)
+#define pb_test_assert_file_text(path, want) \
+	pb_test_assert_file_text_at((path), (want), __FILE__, __LINE__)
+
+void pb_test_assert_error_at(int got, int rc, const char *msg, const char *file,
+			     int line);
+void pb_test_assert_diags_at(const struct pb_diags *d, const char *want,
+			     const char *file, int line);
+void pb_test_assert_file_text_at(const char *path, const char *want,
+				 const char *file, int line);
+
+#endif
