@@ -253,7 +253,11 @@ int cmd_run(int argc, char **argv)
 	if (inv.cmd->handler) {
 		struct pb_command_ctx cctx = { cfg, &inv, stdout };
 
-		rc = inv.cmd->handler(&cctx) < 0 ? EXIT_FAILED : EXIT_OK;
+		rc = EXIT_OK;
+		if (inv.cmd->handler(&cctx) < 0) {
+			bot_error("%s: %s", inv.cmd->name, pb_err_last());
+			rc = EXIT_FAILED;
+		}
 		goto out;
 	}
 	if (!a.repo) {

@@ -5,12 +5,16 @@
 #include "prbot/err.h"
 #include "../src/banned.h"
 
+extern const struct pb_command pb_cmd_cancel;
 extern const struct pb_command pb_cmd_evaluate;
 extern const struct pb_command pb_cmd_help;
+extern const struct pb_command pb_cmd_status;
 
 const struct pb_command *const pb_commands[] = {
 	&pb_cmd_evaluate,
 	&pb_cmd_help,
+	&pb_cmd_status,
+	&pb_cmd_cancel,
 	NULL,
 };
 
