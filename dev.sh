@@ -24,6 +24,10 @@ install_missing() {
 			missing="$missing $p"
 		fi
 	done
+	if [ -n "${WANT_NODE:-}" ]; then # the tests' webhook payloads come from npm
+		command -v node >/dev/null || missing="$missing nodejs"
+		command -v npm >/dev/null || missing="$missing npm"
+	fi
 	[ -z "$missing" ] && return 0
 	echo "dev.sh: installing:$missing"
 	sudo=""
@@ -32,6 +36,12 @@ install_missing() {
 	# shellcheck disable=SC2086
 	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y \
 		--no-install-recommends $missing
+}
+
+npm_ci() { # DIR: install DIR's locked npm packages when the lock changed
+	cmp -s "$1/package-lock.json" "$1/node_modules/.installed-lock" ||
+		(cd "$1" && npm ci --no-audit --no-fund &&
+			cp package-lock.json node_modules/.installed-lock)
 }
 
 build() { # build DIR [cmake options...]
@@ -53,7 +63,8 @@ demo)
 	exec ./build/prbot run evaluate --repo examples/iris
 	;;
 test)
-	install_missing
+	WANT_NODE=1 install_missing
+	npm_ci tests/webhooks
 	build build-asan -DCMAKE_BUILD_TYPE=Debug -DPRBOT_SANITIZE=ON \
 		-DPRBOT_WERROR=ON
 	cd build-asan
