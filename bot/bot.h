@@ -9,6 +9,7 @@
 /* Exit codes of DESIGN.md's CLI contract. */
 enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
 
+int cmd_serve(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_check_config(int argc, char **argv);

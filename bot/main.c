@@ -12,6 +12,8 @@
 static const char usage_text[] =
 	"usage: prbot COMMAND [ARGS...]\n"
 	"\n"
+	"  serve [-c bot.conf]           run the daemon: GitHub webhooks in, "
+	"jobs run\n"
 	"  run COMMAND [ARGS...] --repo PATH|URL [--ref REF] [--sha SHA]\n"
 	"      [-c bot.conf] [--json]    run one chat command locally, print "
 	"the report\n"
@@ -28,9 +30,8 @@ static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 } subcommands[] = {
-	{ "run", cmd_run },
-	{ "verify", cmd_verify },
-	{ "check-config", cmd_check_config },
+	{ "serve", cmd_serve },	    { "run", cmd_run },
+	{ "verify", cmd_verify },   { "check-config", cmd_check_config },
 	{ "version", cmd_version },
 };
 

@@ -318,6 +318,8 @@ int pb_pipeline_run(struct pb_run_ctx *ctx, const struct pb_run_request *req)
 			continue;
 		}
 		rec->state = PB_STAGE_RUNNING;
+		if (req->on_stage)
+			req->on_stage(ctx, id, req->on_stage_arg);
 		pb_job_log(ctx, "stage %s started", pb_stage_name(id));
 		t0 = now_sec();
 		pb_err_clear();
@@ -330,6 +332,8 @@ int pb_pipeline_run(struct pb_run_ctx *ctx, const struct pb_run_request *req)
 				   pb_stage_state_name(rec->state),
 				   rec->seconds, rec->note ? ": " : "",
 				   rec->note ? rec->note : "");
+			if (req->on_stage)
+				req->on_stage(ctx, id, req->on_stage_arg);
 			continue;
 		}
 		if (!rec->error)
@@ -347,6 +351,8 @@ int pb_pipeline_run(struct pb_run_ctx *ctx, const struct pb_run_request *req)
 		}
 		pb_job_log(ctx, "stage %s %s: %s", pb_stage_name(id),
 			   pb_stage_state_name(rec->state), rec->error);
+		if (req->on_stage)
+			req->on_stage(ctx, id, req->on_stage_arg);
 	}
 	if (!req->cfg->server.keep_workspace && ctx->have_checkout)
 		pb_rmtree(ctx->co.workspace);

@@ -13,6 +13,7 @@
 #include "prbot/store.h"
 
 struct pb_redactor;
+struct pb_run_ctx;
 
 enum pb_stage_id {
 	PB_STAGE_CHECKOUT = 0,
@@ -70,6 +71,14 @@ struct pb_run_request {
 	const enum pb_stage_id *stages;
 	size_t n_stages;
 	atomic_int *cancel; /* may be NULL */
+	/*
+	 * Called by pb_pipeline_run() in its thread when each stage starts
+	 * (its state is PB_STAGE_RUNNING) and when it ends (any other
+	 * state); may be NULL. It must not free ctx.
+	 */
+	void (*on_stage)(const struct pb_run_ctx *ctx, enum pb_stage_id id,
+			 void *arg);
+	void *on_stage_arg;
 };
 
 struct pb_run_ctx {

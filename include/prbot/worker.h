@@ -4,10 +4,13 @@
 
 #include <stdatomic.h>
 
+#define PB_WORKER_STOP_NOW 2 /* *stopping: cancel the current run */
+
 struct pb_config;
 struct pb_redactor;
 struct pb_state;
 struct pb_gh;
+struct pb_worker_cache;
 
 /* What a worker thread works with; all borrowed for the worker's life. */
 struct pb_worker_env {
@@ -16,11 +19,37 @@ struct pb_worker_env {
 	struct pb_state *state;
 	struct pb_gh *gh;      /* the GitHub client; NULL: no GitHub */
 	const char *worker_id; /* unique per thread and process: lease owner */
-	/* set when the daemon stops: the current job is finished (within the
-	   grace period, else cancelled and left for a retry), no new one is
-	   claimed */
+	/*
+	 * Set when the daemon stops. Non-zero: no new job is claimed (the
+	 * call returns 0) and the current one goes on to its end (the grace
+	 * period). PB_WORKER_STOP_NOW (once the grace period is over): the
+	 * current run is cancelled and its job left running in the store, so
+	 * the next start's pb_state_requeue() takes it again as a retry.
+	 */
 	atomic_int *stopping;
+	/*
+	 * Collaborator permissions read from GitHub, kept for a short while
+	 * (pb_worker_cache_new()); shared by the workers, owned by the daemon.
+	 * NULL: every job asks GitHub.
+	 */
+	struct pb_worker_cache *cache;
 };
+
+/* How long a claimed job's lease lasts; the heartbeat renews it at 1/3. */
+#define PB_WORKER_LEASE_SEC 60
+
+/* How long a permission read from GitHub is believed. */
+#define PB_WORKER_PERM_TTL 60
+
+/*
+ * A permission cache (thread-safe: one mutex) keeping each (repo, login)
+ * answer ttl_sec seconds, at most 512 of them (the oldest goes first).
+ * Returns 0 or PB_ERROR (out of memory). Caller owns *out:
+ * pb_worker_cache_free() (NULL is a no-op) once no worker runs.
+ */
+struct pb_worker_cache;
+int pb_worker_cache_new(struct pb_worker_cache **out, int ttl_sec);
+void pb_worker_cache_free(struct pb_worker_cache *c);
 
 /*
  * Claim the oldest queued job and run it: read the PR and pin its head SHA,

@@ -1,0 +1,103 @@
+/* ingress.h: the POST /webhooks/github route: verify, parse, enqueue, answer */
+#ifndef PRBOT_INGRESS_H
+#define PRBOT_INGRESS_H
+
+#include <stdint.h>
+
+#include "prbot/http_server.h"
+
+struct pb_config;
+struct pb_state;
+
+/*
+ * The webhook route of prbot serve. It makes no network call and no slow
+ * work (DESIGN.md): it checks the delivery with pb_gh_webhook_parse(), reads
+ * the command lines of a comment (or of a label's mapped text) with
+ * pb_parse_comment(), and commits the delivery and one job per command line
+ * with pb_state_accept_delivery() before it answers. Workers do the rest.
+ *
+ * Answers (text/plain, one line saying why):
+ *   202  "queued j-1, j-2": the delivery and its jobs are on disk
+ *   200  ping, an ignored event (the reason), "no command", "noted" (a
+ *        closed pull request: nothing to do yet), "duplicate delivery", or
+ *        every command line already queued by another delivery
+ *   400  malformed: the header or JSON field named
+ *   401  missing or bad signature; nothing is parsed or stored
+ *   503  queue full ([server] queue_max): nothing stored, GitHub may
+ *        deliver again later
+ *   500  the store failed (logged with the delivery id)
+ * The 413 for a body over 25 MiB comes from the HTTP server itself.
+ *
+ * Jobs: one per command line, command = the descriptor's name, args = a JSON
+ * array of the words after the name, comment_id and command_index from the
+ * comment (so the same line is never queued twice, whatever delivery brings
+ * it), supersede set for "evaluate". Lines that cannot run (an unknown
+ * command after a mention, bad arguments, too many commands) become one job
+ * whose command is "reply" (no descriptor: the worker posts its text),
+ * args = a JSON array of one string, "line N: message" lines joined
+ * with newlines, command_index =
+ * PB_INGRESS_REPLY_INDEX. Every job's reply handle is a JSON object:
+ *   {"comments": "/repos/O/N/issues/PR/comments", "comment_id": 1,
+ *    "comment_node_id": "IC_...", "installation_id": 2,
+ *    "delivery": "GUID", "event": "issue_comment", "label": "name"}
+ * (label only for a label event, where the worker removes the label; ids 0
+ * and node id absent when unknown).
+ *
+ * Each delivery is logged in one line with its id, event and answer.
+ */
+
+/* The command_index of a comment's "reply" job: after every command line. */
+#define PB_INGRESS_REPLY_INDEX 10 /* PB_PARSE_MAX_COMMANDS */
+
+/* The command name of a job that only posts parse problems. */
+#define PB_INGRESS_REPLY_COMMAND "reply"
+
+struct pb_ingress_opts {
+	/* [github] webhook_secret (required), bot_login and [labels] are read
+	   from it; borrowed for the ingress's life */
+	const struct pb_config *cfg;
+	struct pb_state *state; /* borrowed; shared with the workers */
+	/* called (on the HTTP thread) after jobs were queued, to wake the
+	   workers; may be NULL */
+	void (*on_queued)(void *arg);
+	void *on_queued_arg;
+	/* the clock for received_at; NULL: time(NULL) */
+	int64_t (*now)(void);
+};
+
+/* The statuses the route answers itself, in the order of by_status[]. */
+#define PB_INGRESS_N_STATUS 7
+extern const int pb_ingress_statuses[PB_INGRESS_N_STATUS]; /* 200, 202,
+							       400, 401, 500,
+							       503, other */
+
+/* Counters since the ingress was made (for /metrics). */
+struct pb_ingress_stats {
+	uint64_t by_status[PB_INGRESS_N_STATUS]; /* answers per status */
+	uint64_t jobs_queued; /* jobs the store queued (not skipped ones) */
+};
+
+struct pb_ingress;
+
+/*
+ * Make the route's context. PB_EINVAL when opts has no config or state, or
+ * the config has no webhook secret (the message says how to set it).
+ * Caller owns *out: pb_ingress_free() after the HTTP server stopped.
+ */
+int pb_ingress_new(struct pb_ingress **out, const struct pb_ingress_opts *o);
+void pb_ingress_free(struct pb_ingress *in);
+
+/*
+ * The route handler: pass it with arg = the struct pb_ingress in a
+ * struct pb_http_server_route for POST /webhooks/github. Returns 0 with
+ * resp filled (every answer above, 500 included), or PB_ERROR when out of
+ * memory (the server answers 500).
+ */
+int pb_ingress_github(const struct pb_http_server_request *req,
+		      struct pb_http_server_response *resp, void *arg);
+
+/* A snapshot of the counters; safe from any thread. */
+void pb_ingress_stats(const struct pb_ingress *in,
+		      struct pb_ingress_stats *out);
+
+#endif

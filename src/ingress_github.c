@@ -1,0 +1,369 @@
+/* ingress_github.c: the GitHub webhook route: verify, parse, enqueue, answer */
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "prbot/config.h"
+#include "prbot/err.h"
+#include "prbot/event.h"
+#include "prbot/ingress.h"
+#include "prbot/log.h"
+#include "prbot/parse.h"
+#include "prbot/source_github.h"
+#include "prbot/state.h"
+#include "banned.h"
+
+const int pb_ingress_statuses[PB_INGRESS_N_STATUS] = { 200, 202, 400, 401,
+						       500, 503, 0 };
+
+struct pb_ingress {
+	struct pb_ingress_opts o;
+	struct pb_gh_options gh;
+	/* the handler runs on the HTTP thread, /metrics may be read from
+	   another */
+	atomic_ullong by_status[PB_INGRESS_N_STATUS];
+	atomic_ullong jobs_queued;
+};
+
+/* The jobs of one delivery, and the strings they point to. */
+struct job_set {
+	struct pb_job_new v[PB_PARSE_MAX_COMMANDS + 1];
+	char *args[PB_PARSE_MAX_COMMANDS + 1];
+	size_t n;
+	char *reply;
+	char comment_id[24];
+};
+
+int pb_ingress_new(struct pb_ingress **out, const struct pb_ingress_opts *o)
+{
+	struct pb_ingress *in;
+
+	*out = NULL;
+	if (!o || !o->cfg || !o->state)
+		return pb_err_setc(PB_EINVAL,
+				   "webhook route: needs a config and a state "
+				   "store");
+	if (!o->cfg->github.webhook_secret.value ||
+	    !*o->cfg->github.webhook_secret.value)
+		return pb_err_setc(PB_EINVAL,
+				   "bot.conf: [github] 'webhook_secret' is not "
+				   "set: add webhook_secret = env:NAME or "
+				   "file:PATH");
+	if (!(in = calloc(1, sizeof(*in))))
+		return pb_err_set("webhook route: out of memory");
+	in->o = *o;
+	in->gh.secret = o->cfg->github.webhook_secret.value;
+	in->gh.bot_login = o->cfg->github.bot_login;
+	in->gh.labels = o->cfg->labels;
+	in->gh.n_labels = o->cfg->n_labels;
+	*out = in;
+	return 0;
+}
+
+void pb_ingress_free(struct pb_ingress *in)
+{
+	free(in);
+}
+
+void pb_ingress_stats(const struct pb_ingress *in, struct pb_ingress_stats *out)
+{
+	size_t i;
+
+	for (i = 0; i < PB_INGRESS_N_STATUS; i++)
+		out->by_status[i] = atomic_load(&in->by_status[i]);
+	out->jobs_queued = atomic_load(&in->jobs_queued);
+}
+
+static void count_status(struct pb_ingress *in, int status)
+{
+	size_t i;
+
+	for (i = 0; i < PB_INGRESS_N_STATUS - 1; i++)
+		if (pb_ingress_statuses[i] == status)
+			break;
+	atomic_fetch_add(&in->by_status[i], 1);
+}
+
+static void job_set_release(struct job_set *js)
+{
+	size_t i;
+
+	for (i = 0; i < js->n; i++)
+		free(js->args[i]);
+	free(js->reply);
+}
+
+/* The handle a worker answers with; see ingress.h. */
+static char *reply_json(const struct pb_event *ev, const char *event)
+{
+	json_t *o = json_object();
+	char *s = NULL;
+	int bad = !o;
+
+	bad = bad ||
+	      json_object_set_new(o, "comments",
+				  json_string(ev->reply ? ev->reply : ""));
+	bad = bad || json_object_set_new(o, "comment_id",
+					 json_integer(ev->comment_id));
+	if (ev->comment_node_id)
+		bad = bad ||
+		      json_object_set_new(o, "comment_node_id",
+					  json_string(ev->comment_node_id));
+	bad = bad || json_object_set_new(o, "installation_id",
+					 json_integer(ev->installation_id));
+	bad = bad ||
+	      json_object_set_new(o, "delivery", json_string(ev->delivery));
+	bad = bad || json_object_set_new(o, "event", json_string(event));
+	if (ev->label)
+		bad = bad ||
+		      json_object_set_new(o, "label", json_string(ev->label));
+	if (!bad)
+		s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return s;
+}
+
+static char *args_json(char *const *words, size_t n)
+{
+	json_t *a = json_array();
+	char *s = NULL;
+	size_t i;
+	int bad = !a;
+
+	for (i = 0; !bad && i < n; i++)
+		bad = json_array_append_new(a, json_string(words[i])) < 0;
+	if (!bad)
+		s = json_dumps(a, JSON_COMPACT);
+	json_decref(a);
+	return s;
+}
+
+/*
+ * The problems of a comment as one "reply" job's args: one string, a line
+ * per problem, so one comment answers them all.
+ */
+static char *problems_json(const struct pb_parsed *p)
+{
+	struct pb_buf text = PB_BUF_INIT;
+	char *s = NULL, *line;
+	size_t i;
+	int bad = 0;
+
+	for (i = 0; !bad && i < p->n_problems; i++)
+		bad = pb_buf_printf(&text, "%sline %d: %s", i ? "\n" : "",
+				    p->problems[i].line,
+				    p->problems[i].msg) < 0;
+	line = bad ? NULL : text.ptr;
+	if (line)
+		s = args_json(&line, 1);
+	pb_buf_release(&text);
+	return s;
+}
+
+static void job_fill(struct pb_job_new *j, const struct pb_event *ev,
+		     const struct job_set *js)
+{
+	memset(j, 0, sizeof(*j));
+	j->repo = ev->repo;
+	j->pr = ev->pr;
+	j->head_sha = ev->sha;
+	j->base_ref = ev->base_ref;
+	j->ref = ev->head_ref;
+	j->actor = ev->actor;
+	j->source = pb_event_source_name(ev->source);
+	j->comment_id = ev->comment_id ? js->comment_id : NULL;
+	j->reply = js->reply;
+}
+
+/* One job per command line, then one for the problems if any. */
+static int make_jobs(struct job_set *js, const struct pb_event *ev,
+		     const struct pb_parsed *p, const char *event)
+{
+	struct pb_job_new *j;
+	size_t i;
+
+	if (ev->comment_id)
+		snprintf(js->comment_id, sizeof(js->comment_id), "%lld",
+			 ev->comment_id);
+	if (!(js->reply = reply_json(ev, event)))
+		return pb_err_set("webhook: cannot build the reply handle: out "
+				  "of memory");
+	for (i = 0; i < p->n && js->n < PB_PARSE_MAX_COMMANDS; i++) {
+		const struct pb_invocation *inv = &p->v[i].inv;
+
+		j = &js->v[js->n];
+		job_fill(j, ev, js);
+		if (!(js->args[js->n] = args_json(inv->args, inv->n_args)))
+			return pb_err_set("webhook: out of memory");
+		j->args = js->args[js->n++];
+		j->command = inv->cmd->name;
+		j->command_index = (int)p->v[i].index;
+		j->supersede = !strcmp(inv->cmd->name, "evaluate");
+	}
+	if (p->n_problems) {
+		j = &js->v[js->n];
+		job_fill(j, ev, js);
+		if (!(js->args[js->n] = problems_json(p)))
+			return pb_err_set("webhook: out of memory");
+		j->args = js->args[js->n++];
+		j->command = PB_INGRESS_REPLY_COMMAND;
+		j->command_index = PB_INGRESS_REPLY_INDEX;
+	}
+	return 0;
+}
+
+static int64_t ingress_now(const struct pb_ingress *in)
+{
+	return in->o.now ? in->o.now() : (int64_t)time(NULL);
+}
+
+/* Store the delivery and its jobs; set the answer from the outcome. */
+static int enqueue(struct pb_ingress *in, struct pb_http_server_response *resp,
+		   const struct pb_event *ev, const char *event,
+		   const struct job_set *js)
+{
+	struct pb_delivery d = { ev->delivery, "github", event, ingress_now(in),
+				 NULL };
+	struct pb_accept acc;
+	char id[PB_JOB_ID_MAX];
+	size_t i;
+	int rc, first = 1;
+
+	memset(&acc, 0, sizeof(acc));
+	rc = pb_state_accept_delivery(in->o.state, &d, js->v, js->n, &acc);
+	if (rc == PB_ETOOBIG) {
+		resp->status = 503;
+		rc = pb_buf_puts(&resp->body, "queue full: try again later\n");
+		goto out;
+	}
+	if (rc < 0) {
+		pb_log_error("delivery %s: %s", ev->delivery, pb_err_last());
+		resp->status = 500;
+		rc = pb_buf_puts(&resp->body, "state store failed\n");
+		goto out;
+	}
+	resp->status = 200;
+	switch (acc.outcome) {
+	case PB_ACCEPT_QUEUED:
+		resp->status = 202;
+		rc = pb_buf_puts(&resp->body, "queued");
+		for (i = 0; rc == 0 && i < acc.n_ids; i++) {
+			if (!acc.ids[i])
+				continue;
+			pb_job_id_format(id, acc.ids[i]);
+			rc = pb_buf_printf(&resp->body, "%s%s",
+					   first ? " " : ", ", id);
+			first = 0;
+		}
+		if (rc == 0)
+			rc = pb_buf_putc(&resp->body, '\n');
+		atomic_fetch_add(&in->jobs_queued, acc.n_queued);
+		if (in->o.on_queued)
+			in->o.on_queued(in->o.on_queued_arg);
+		break;
+	case PB_ACCEPT_DUPLICATE:
+		rc = pb_buf_puts(&resp->body, "duplicate delivery\n");
+		break;
+	case PB_ACCEPT_SKIPPED:
+		rc = pb_buf_puts(&resp->body, "already queued by another "
+					      "delivery\n");
+		break;
+	case PB_ACCEPT_IGNORED:
+		rc = pb_buf_puts(&resp->body, "no command\n");
+		break;
+	}
+out:
+	pb_accept_release(&acc);
+	return rc;
+}
+
+/* An accepted event: its command lines as jobs, then the store. */
+static int accept_event(struct pb_ingress *in,
+			struct pb_http_server_response *resp,
+			const struct pb_event *ev, const char *event)
+{
+	struct pb_parsed parsed = PB_PARSED_INIT;
+	struct job_set js;
+	int rc;
+
+	memset(&js, 0, sizeof(js));
+	if (ev->kind == PB_EVENT_PR_CLOSED) {
+		resp->status = 200;
+		return pb_buf_puts(&resp->body, "noted\n");
+	}
+	if ((rc = pb_parse_comment(&parsed, ev->text ? ev->text : "",
+				   ev->text ? strlen(ev->text) : 0,
+				   in->gh.bot_login)) < 0)
+		goto out;
+	if (!parsed.n && !parsed.n_problems) {
+		resp->status = 200;
+		rc = pb_buf_puts(&resp->body, "no command\n");
+		goto out;
+	}
+	if ((rc = make_jobs(&js, ev, &parsed, event)) < 0)
+		goto out;
+	rc = enqueue(in, resp, ev, event, &js);
+out:
+	job_set_release(&js);
+	pb_parsed_release(&parsed);
+	return rc;
+}
+
+static void log_delivery(const struct pb_gh_headers *h,
+			 const struct pb_http_server_response *resp,
+			 const struct pb_event *ev)
+{
+	const char *body = pb_buf_cstr(&resp->body);
+	int n = (int)strcspn(body, "\n");
+
+	pb_log_info("delivery %.128s: event %.64s repo %.256s pr %lld by "
+		    "%.256s: %d %.*s",
+		    h->delivery ? h->delivery : "-", h->event ? h->event : "-",
+		    ev->repo ? ev->repo : "-", ev->pr,
+		    ev->actor ? ev->actor : "-", resp->status,
+		    n > 200 ? 200 : n, body);
+}
+
+int pb_ingress_github(const struct pb_http_server_request *req,
+		      struct pb_http_server_response *resp, void *arg)
+{
+	struct pb_ingress *in = arg;
+	struct pb_gh_headers h;
+	struct pb_gh_result res;
+	struct pb_event ev;
+	int rc;
+
+	memset(&ev, 0, sizeof(ev));
+	h.event = pb_http_server_header(req, "X-GitHub-Event");
+	h.delivery = pb_http_server_header(req, "X-GitHub-Delivery");
+	h.signature = pb_http_server_header(req, "X-Hub-Signature-256");
+	if ((rc = pb_gh_webhook_parse(&ev, &res, &in->gh, &h, req->body,
+				      req->body_len)) < 0)
+		goto out;
+	resp->status = pb_gh_verdict_status(res.verdict);
+	switch (res.verdict) {
+	case PB_GH_ACCEPT:
+		rc = accept_event(in, resp, &ev, h.event);
+		break;
+	case PB_GH_PING:
+		rc = pb_buf_puts(&resp->body, "pong\n");
+		break;
+	default:
+		rc = pb_buf_printf(&resp->body, "%s\n", res.reason);
+		break;
+	}
+out:
+	if (rc < 0) {
+		pb_log_error("delivery %.128s: %s",
+			     h.delivery ? h.delivery : "-", pb_err_last());
+		resp->status = 500;
+	} else {
+		log_delivery(&h, resp, &ev);
+	}
+	count_status(in, resp->status);
+	pb_event_release(&ev);
+	return rc;
+}

@@ -1,0 +1,934 @@
+/* worker.c: one worker's turn: claim a job, run it, answer on the PR */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "prbot/command.h"
+#include "prbot/err.h"
+#include "prbot/gh.h"
+#include "prbot/log.h"
+#include "prbot/redact.h"
+#include "prbot/report_pr.h"
+#include "prbot/state.h"
+#include "prbot/worker.h"
+#include "banned.h"
+
+#define CACHE_MAX 512
+
+/* ---- the permission cache ---- */
+
+struct perm_entry {
+	char *key; /* "OWNER/NAME:login" */
+	enum pb_perm perm;
+	time_t at;
+};
+
+struct pb_worker_cache {
+	pthread_mutex_t mu;
+	int ttl;
+	struct perm_entry v[CACHE_MAX];
+	size_t n;
+};
+
+int pb_worker_cache_new(struct pb_worker_cache **out, int ttl_sec)
+{
+	struct pb_worker_cache *c = calloc(1, sizeof(*c));
+
+	*out = NULL;
+	if (!c)
+		return pb_err_set("out of memory");
+	pthread_mutex_init(&c->mu, NULL);
+	c->ttl = ttl_sec;
+	*out = c;
+	return 0;
+}
+
+void pb_worker_cache_free(struct pb_worker_cache *c)
+{
+	size_t i;
+
+	if (!c)
+		return;
+	for (i = 0; i < c->n; i++)
+		free(c->v[i].key);
+	pthread_mutex_destroy(&c->mu);
+	free(c);
+}
+
+static void cache_drop(struct pb_worker_cache *c, size_t i)
+{
+	free(c->v[i].key);
+	memmove(&c->v[i], &c->v[i + 1], (c->n - i - 1) * sizeof(c->v[0]));
+	c->n--;
+}
+
+/* 1 and *out when a fresh answer is cached. */
+static int cache_get(struct pb_worker_cache *c, const char *key,
+		     enum pb_perm *out, time_t now)
+{
+	size_t i;
+	int hit = 0;
+
+	if (!c)
+		return 0;
+	pthread_mutex_lock(&c->mu);
+	for (i = 0; i < c->n; i++) {
+		if (strcmp(c->v[i].key, key))
+			continue;
+		if (now - c->v[i].at < c->ttl) {
+			*out = c->v[i].perm;
+			hit = 1;
+		} else {
+			cache_drop(c, i);
+		}
+		break;
+	}
+	pthread_mutex_unlock(&c->mu);
+	return hit;
+}
+
+static void cache_put(struct pb_worker_cache *c, const char *key,
+		      enum pb_perm perm, time_t now)
+{
+	char *k;
+	size_t i;
+
+	if (!c || !(k = strdup(key)))
+		return;
+	pthread_mutex_lock(&c->mu);
+	for (i = 0; i < c->n; i++)
+		if (!strcmp(c->v[i].key, key)) {
+			cache_drop(c, i);
+			break;
+		}
+	if (c->n == CACHE_MAX)
+		cache_drop(c, 0); /* oldest first: entries are in put order */
+	c->v[c->n].key = k;
+	c->v[c->n].perm = perm;
+	c->v[c->n].at = now;
+	c->n++;
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* ---- one job ---- */
+
+struct run {
+	const struct pb_worker_env *env;
+	struct pb_job job;
+	const struct pb_command *cmd;
+	json_t *reply;	      /* the job's reply handle, parsed (or {}) */
+	long long comment_id; /* the command comment; 0: unknown */
+	struct pb_gh_pr pr;
+	int have_pr;
+	const char *sha; /* borrowed from job or pr */
+	long long report_id;
+	int lost; /* the lease went to someone else: never finish */
+};
+
+static const struct pb_conf_repo *repo_conf(const struct pb_config *cfg,
+					    const char *repo)
+{
+	size_t i;
+
+	for (i = 0; cfg && i < cfg->n_repos; i++)
+		if (!strcmp(cfg->repos[i].name, repo))
+			return &cfg->repos[i];
+	return NULL;
+}
+
+/* A number or a numeric string of the reply handle; 0 when missing. */
+static long long reply_id(const json_t *reply, const char *key)
+{
+	const json_t *v = json_object_get(reply, key);
+
+	if (json_is_integer(v))
+		return (long long)json_integer_value(v);
+	if (json_is_string(v))
+		return strtoll(json_string_value(v), NULL, 10);
+	return 0;
+}
+
+/* Post body as a comment on the job's PR (redacted); logged on failure. */
+static int post(struct run *r, const char *body)
+{
+	const struct pb_worker_env *env = r->env;
+	char *text;
+	int rc;
+
+	if (!env->gh || !r->job.pr) {
+		pb_log_info("job %s: no pull request to answer on: %s",
+			    r->job.public_id, body);
+		return 0;
+	}
+	if (!(text = pb_redact_str(env->redact, body)))
+		return pb_err_set("out of memory");
+	rc = pb_gh_comment_create(env->gh, NULL, r->job.repo, (long)r->job.pr,
+				  text);
+	if (rc < 0)
+		pb_log_warnx("job %s: cannot post a reply: %s",
+			     r->job.public_id, pb_err_last());
+	free(text);
+	return rc;
+}
+
+static void react(struct run *r, const char *content)
+{
+	if (!r->env->gh)
+		return;
+	if (!r->comment_id) {
+		pb_log_debug("job %s: no comment_id in its reply handle: no "
+			     "'%s' reaction",
+			     r->job.public_id, content);
+		return;
+	}
+	if (pb_gh_reaction_add(r->env->gh, r->job.repo, r->comment_id,
+			       content) < 0)
+		pb_log_warnx("job %s: cannot add the '%s' reaction: %s",
+			     r->job.public_id, content, pb_err_last());
+}
+
+static void set_status(struct run *r, enum pb_gh_state s, const char *desc)
+{
+	char *text;
+
+	if (!r->env->gh || !r->sha)
+		return;
+	if (!(text = pb_redact_str(r->env->redact, desc)))
+		return;
+	if (pb_gh_status_create(r->env->gh, r->job.repo, r->sha, s,
+				r->job.command, text, NULL) < 0)
+		pb_log_warnx("job %s: cannot set the commit status: %s",
+			     r->job.public_id, pb_err_last());
+	free(text);
+}
+
+/* End the job in the store; a lost lease is not an error of the run. */
+static int finish(struct run *r, enum pb_job_state final, const char *report,
+		  const struct pb_stage_row *rows, size_t n)
+{
+	int rc;
+
+	if (r->lost)
+		return 0;
+	rc = pb_state_finish(r->env->state, r->job.id, r->env->worker_id, final,
+			     report, rows, n, (int64_t)time(NULL));
+	if (rc == PB_EPERM) {
+		pb_log_warnx("job %s: %s", r->job.public_id, pb_err_last());
+		return 0;
+	}
+	return rc;
+}
+
+/* Fail the job without a run: note in the store, text on the PR. */
+static int fail_with(struct run *r, const char *note, const char *reply)
+{
+	json_t *rep;
+	char *text;
+	int rc;
+
+	if (reply)
+		post(r, reply);
+	rep = json_pack("{s:s,s:s,s:s}", "status", "failed", "note", note,
+			"command", r->job.command);
+	text = rep ? json_dumps(rep, JSON_COMPACT) : NULL;
+	pb_log_info("job %s: failed: %s", r->job.public_id, note);
+	rc = finish(r, PB_JOB_FAILED, text, NULL, 0);
+	free(text);
+	json_decref(rep);
+	return rc;
+}
+
+/* Read the PR and pin its head; 1 when the job was failed instead. */
+static int read_pr(struct run *r)
+{
+	const struct pb_worker_env *env = r->env;
+	struct pb_buf msg = PB_BUF_INIT;
+	struct pb_job again;
+	int rc;
+
+	rc = pb_gh_pr_get(env->gh, &r->pr, r->job.repo, (long)r->job.pr);
+	if (rc < 0) {
+		int nf = rc == PB_ENOTFOUND;
+
+		pb_log_warnx("job %s: %s", r->job.public_id, pb_err_last());
+		if (nf)
+			pb_buf_printf(&msg,
+				      "@%s: pull request #%lld of %s no longer "
+				      "exists, so /%s did not run.",
+				      r->job.actor, (long long)r->job.pr,
+				      r->job.repo, r->job.command);
+		else
+			pb_buf_printf(&msg,
+				      "@%s: /%s did not run: prbot could not "
+				      "read pull request #%lld from GitHub "
+				      "(%s).",
+				      r->job.actor, r->job.command,
+				      (long long)r->job.pr, pb_err_last());
+		rc = fail_with(r,
+			       nf ? "the pull request no longer exists" :
+				    "cannot read the pull request",
+			       msg.ptr);
+		pb_buf_release(&msg);
+		return rc < 0 ? rc : 1;
+	}
+	r->have_pr = 1;
+	if (!r->job.head_sha) {
+		rc = pb_state_job_pin(env->state, r->job.id, r->pr.head_sha,
+				      r->pr.head_ref, r->pr.base_ref);
+		if (rc < 0)
+			return rc;
+		/* another attempt may have pinned first: read what won */
+		memset(&again, 0, sizeof(again));
+		if ((rc = pb_state_job_get(env->state, r->job.id, &again)) < 0)
+			return rc;
+		pb_job_release(&r->job);
+		r->job = again;
+	}
+	r->sha = r->job.head_sha;
+	return 0;
+}
+
+/* 1 when the actor may run the command (or the job was failed: 2). */
+static int authorize(struct run *r)
+{
+	const struct pb_worker_env *env = r->env;
+	enum pb_perm need = pb_pr_command_level(r->cmd, env->cfg), have;
+	const struct pb_conf_repo *rc_repo = repo_conf(env->cfg, r->job.repo);
+	struct pb_buf key = PB_BUF_INIT, msg = PB_BUF_INIT;
+	time_t now = time(NULL);
+	int rc = 0;
+
+	if (!env->gh)
+		return 1; /* no GitHub: a local source, trusted */
+	if (pb_buf_printf(&key, "%s:%s", r->job.repo, r->job.actor) < 0)
+		return PB_ERROR;
+	if (!cache_get(env->cache, key.ptr, &have, now)) {
+		rc = pb_gh_permission(env->gh, &have, r->job.repo,
+				      r->job.actor);
+		if (rc < 0) {
+			pb_log_warnx("job %s: %s", r->job.public_id,
+				     pb_err_last());
+			pb_buf_printf(&msg,
+				      "@%s: /%s did not run: prbot could not "
+				      "read your permission on %s from GitHub.",
+				      r->job.actor, r->job.command,
+				      r->job.repo);
+			rc = fail_with(r, "cannot read the permission",
+				       msg.ptr);
+			goto out;
+		}
+		cache_put(env->cache, key.ptr, have, now);
+	}
+	if (have < need) {
+		pb_buf_printf(&msg,
+			      "@%s: /%s needs %s permission on %s; you have "
+			      "%s.",
+			      r->job.actor, r->job.command, pb_perm_name(need),
+			      r->job.repo, pb_perm_name(have));
+		rc = fail_with(r, "refused", msg.ptr);
+		goto out;
+	}
+	if (r->cmd->n_stages && r->have_pr && r->pr.from_fork &&
+	    !(rc_repo && rc_repo->allow_forks)) {
+		pb_buf_printf(&msg,
+			      "@%s: /%s does not run on pull requests from "
+			      "forks in %s (its [repo \"%s\"] section of "
+			      "bot.conf does not set allow_forks = true).",
+			      r->job.actor, r->job.command, r->job.repo,
+			      r->job.repo);
+		rc = fail_with(r, "refused: pull request from a fork", msg.ptr);
+		goto out;
+	}
+	rc = 1;
+out:
+	pb_buf_release(&key);
+	pb_buf_release(&msg);
+	return rc < 0 ? rc : rc == 1 ? 1 : 2;
+}
+
+/* The first string of the job's args (a JSON array), or NULL. */
+static const char *first_arg(const json_t *args)
+{
+	return json_string_value(json_array_get(args, 0));
+}
+
+static int do_cancel(struct run *r, struct pb_buf *b, const json_t *args)
+{
+	const struct pb_worker_env *env = r->env;
+	const char *which = first_arg(args);
+	struct pb_job_list jobs = { NULL, 0 };
+	struct pb_job got;
+	char id[PB_JOB_ID_MAX];
+	size_t i;
+	int rc;
+
+	memset(&got, 0, sizeof(got));
+	if (!which) {
+		rc = pb_state_jobs_of_pr(env->state, r->job.repo, r->job.pr, 0,
+					 &jobs);
+		if (rc < 0)
+			return rc;
+		for (i = 0; i < jobs.n; i++)
+			if (jobs.v[i].id != r->job.id &&
+			    (jobs.v[i].state == PB_JOB_QUEUED ||
+			     jobs.v[i].state == PB_JOB_RUNNING))
+				break;
+		if (i == jobs.n) {
+			pb_job_list_release(&jobs);
+			return pb_buf_printf(b,
+					     "@%s: no queued or running job "
+					     "on this pull request to cancel.",
+					     r->job.actor);
+		}
+		memcpy(id, jobs.v[i].public_id, sizeof(id));
+		pb_job_list_release(&jobs);
+		which = id;
+	}
+	rc = pb_state_cancel_job(env->state, r->job.repo, which, r->job.actor,
+				 (int64_t)time(NULL), &got);
+	if (rc == PB_EINVAL || rc == PB_ENOTFOUND)
+		return pb_buf_printf(b, "@%s: cannot cancel `%s`: %s.",
+				     r->job.actor, which, pb_err_last());
+	if (rc < 0)
+		return rc;
+	rc = pb_buf_printf(b, "@%s cancelled `%s` (/%s)%s.", r->job.actor,
+			   got.public_id, got.command,
+			   got.state == PB_JOB_RUNNING ?
+				   ": it was running and stops within a "
+				   "minute" :
+				   "");
+	pb_job_release(&got);
+	return rc;
+}
+
+/* help, status, cancel; and "reply", the source's own message. */
+static int run_immediate(struct run *r)
+{
+	const struct pb_worker_env *env = r->env;
+	struct pb_job_list jobs = { NULL, 0 };
+	struct pb_buf b = PB_BUF_INIT;
+	json_t *args = json_loads(r->job.args ? r->job.args : "[]", 0, NULL);
+	const char *name = r->job.command;
+	int rc;
+
+	if (!strcmp(name, "help")) {
+		rc = pb_pr_help(&b, env->cfg);
+	} else if (!strcmp(name, "status")) {
+		rc = pb_state_jobs_of_pr(env->state, r->job.repo, r->job.pr, 20,
+					 &jobs);
+		if (rc == 0)
+			rc = pb_pr_status(&b, r->job.repo, (long long)r->job.pr,
+					  &jobs);
+		pb_job_list_release(&jobs);
+	} else if (!strcmp(name, "cancel")) {
+		rc = do_cancel(r, &b, args);
+	} else {
+		rc = pb_err_set("job %s: command '%s' has no PR handler",
+				r->job.public_id, name);
+	}
+	json_decref(args);
+	if (rc < 0) {
+		pb_buf_release(&b);
+		return fail_with(r, pb_err_last(), NULL);
+	}
+	post(r, b.ptr);
+	pb_buf_release(&b);
+	return finish(r, PB_JOB_SUCCEEDED, NULL, NULL, 0);
+}
+
+/* The hidden "reply" command: post the message its args hold. */
+static int run_reply(struct run *r)
+{
+	json_t *args = json_loads(r->job.args ? r->job.args : "", 0, NULL);
+	const char *text = json_string_value(args);
+	int rc;
+
+	if (!text && json_is_array(args))
+		text = first_arg(args);
+	if (!text && json_is_object(args)) {
+		text = json_string_value(json_object_get(args, "message"));
+		if (!text)
+			text = json_string_value(json_object_get(args, "body"));
+	}
+	if (!text) {
+		json_decref(args);
+		return fail_with(r, "reply job without a message in its args",
+				 NULL);
+	}
+	rc = post(r, text);
+	json_decref(args);
+	if (rc < 0)
+		return fail_with(r, "cannot post the reply", NULL);
+	return finish(r, PB_JOB_SUCCEEDED, NULL, NULL, 0);
+}
+
+/* ---- pipeline jobs ---- */
+
+struct beat {
+	struct run *r;
+	atomic_int cancel;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int done;
+	int stopped; /* the daemon said stop now: leave the job for retry */
+};
+
+static void *heartbeat_main(void *arg)
+{
+	struct beat *h = arg;
+	const struct pb_worker_env *env = h->r->env;
+	int period = PB_WORKER_LEASE_SEC / 3, cancel, rc;
+
+	pthread_mutex_lock(&h->mu);
+	while (!h->done) {
+		struct timespec until;
+		int waited = 0;
+
+		/* wake each second to see a stop request, beat each period */
+		while (!h->done && waited < period) {
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += 1;
+			pthread_cond_timedwait(&h->cv, &h->mu, &until);
+			waited++;
+			if (env->stopping &&
+			    atomic_load(env->stopping) >= PB_WORKER_STOP_NOW) {
+				h->stopped = 1;
+				atomic_store(&h->cancel, 1);
+			}
+		}
+		if (h->done)
+			break;
+		pthread_mutex_unlock(&h->mu);
+		cancel = 0;
+		rc = pb_state_heartbeat(env->state, h->r->job.id,
+					env->worker_id, PB_WORKER_LEASE_SEC,
+					(int64_t)time(NULL), &cancel);
+		pthread_mutex_lock(&h->mu);
+		if (rc == PB_EPERM) {
+			pb_log_warnx("job %s: lease lost: %s",
+				     h->r->job.public_id, pb_err_last());
+			h->r->lost = 1;
+			atomic_store(&h->cancel, 1);
+		} else if (rc < 0) {
+			pb_log_warnx("job %s: heartbeat: %s",
+				     h->r->job.public_id, pb_err_last());
+		} else if (cancel) {
+			atomic_store(&h->cancel, 1);
+		}
+	}
+	pthread_mutex_unlock(&h->mu);
+	return NULL;
+}
+
+struct live {
+	struct run *r;
+	const struct pb_run_request *req;
+	const char *note;
+};
+
+/* Edit the report comment when a stage ends (one edit per stage). */
+static void on_stage(const struct pb_run_ctx *ctx, enum pb_stage_id id,
+		     void *arg)
+{
+	struct live *l = arg;
+	struct run *r = l->r;
+	struct pb_buf b = PB_BUF_INIT;
+	char *text;
+
+	if (ctx->stages[id].state == PB_STAGE_RUNNING || !r->report_id ||
+	    !r->env->gh)
+		return;
+	if (pb_pr_checklist(&b, r->job.command, r->job.public_id, r->sha,
+			    l->note, l->req->stages, l->req->n_stages,
+			    ctx->stages) < 0)
+		return;
+	text = pb_redact_str(r->env->redact, b.ptr);
+	if (text && pb_gh_comment_update(r->env->gh, NULL, r->job.repo,
+					 r->report_id, text) < 0)
+		pb_log_warnx("job %s: cannot edit the report: %s",
+			     r->job.public_id, pb_err_last());
+	free(text);
+	pb_buf_release(&b);
+}
+
+/* Create the report comment, or reuse the one an earlier attempt made. */
+static void report_comment_start(struct run *r, const char *note)
+{
+	const struct pb_worker_env *env = r->env;
+	struct pb_buf b = PB_BUF_INIT;
+	struct pb_gh_comment c;
+	char *text = NULL, *handle = NULL;
+
+	if (!env->gh || !r->job.pr)
+		return;
+	if (pb_pr_checklist(&b, r->job.command, r->job.public_id, r->sha, note,
+			    r->cmd->stages, r->cmd->n_stages, NULL) < 0 ||
+	    !(text = pb_redact_str(env->redact, b.ptr)))
+		goto out;
+	r->report_id = reply_id(r->reply, "report_comment_id");
+	if (r->report_id) {
+		if (pb_gh_comment_update(env->gh, NULL, r->job.repo,
+					 r->report_id, text) == 0)
+			goto out;
+		pb_log_warnx("job %s: cannot edit report comment %lld, "
+			     "posting a new one: %s",
+			     r->job.public_id, r->report_id, pb_err_last());
+	}
+	memset(&c, 0, sizeof(c));
+	if (pb_gh_comment_create(env->gh, &c, r->job.repo, (long)r->job.pr,
+				 text) < 0) {
+		pb_log_warnx("job %s: cannot post the report comment: %s",
+			     r->job.public_id, pb_err_last());
+		r->report_id = 0;
+		goto out;
+	}
+	r->report_id = c.id;
+	pb_gh_comment_release(&c);
+	json_object_set_new(r->reply, "report_comment_id",
+			    json_integer((json_int_t)r->report_id));
+	handle = json_dumps(r->reply, JSON_COMPACT);
+	if (!handle || pb_state_set_reply(env->state, r->job.id, handle) < 0)
+		pb_log_warnx("job %s: cannot store the report comment id: %s",
+			     r->job.public_id, pb_err_last());
+out:
+	free(handle);
+	free(text);
+	pb_buf_release(&b);
+}
+
+/* The one-line summary for the commit status. */
+static void status_line(struct pb_buf *b, const struct pb_run_ctx *ctx,
+			const char *cancelled_by)
+{
+	size_t i;
+
+	switch (ctx->outcome) {
+	case PB_OUTCOME_SUCCEEDED:
+		pb_buf_puts(b, "succeeded");
+		for (i = 0; i < ctx->metrics.n && i < 3; i++)
+			pb_buf_printf(b, "%s %s=%.4g", i ? "," : ":",
+				      ctx->metrics.v[i].name,
+				      ctx->metrics.v[i].value);
+		break;
+	case PB_OUTCOME_CANCELLED:
+		pb_buf_printf(b, "cancelled%s%s", cancelled_by ? " by @" : "",
+			      cancelled_by ? cancelled_by : "");
+		break;
+	default:
+		pb_buf_printf(b, "failed: %s",
+			      ctx->error ? ctx->error : "see the report");
+	}
+}
+
+/* The final comment: the report's Markdown with retry/cancel/baseline. */
+static char *final_body(struct run *r, const json_t *report, const char *note,
+			const char *cancelled_by)
+{
+	const struct pb_worker_env *env = r->env;
+	struct pb_evaluation base;
+	struct pb_buf b = PB_BUF_INIT;
+	char *md = pb_report_markdown(report), *red = NULL, *cut = NULL;
+	const char *base_ref = r->job.base_ref;
+
+	memset(&base, 0, sizeof(base));
+	if (!md)
+		return NULL;
+	/* the title line first, then what the worker knows beyond the run */
+	{
+		const char *nl = strchr(md, '\n');
+		size_t n = nl ? (size_t)(nl - md) + 1 : strlen(md);
+
+		pb_buf_add(&b, md, n);
+		if (note)
+			pb_buf_printf(&b, "\n> %s\n", note);
+		if (cancelled_by)
+			pb_buf_printf(&b, "\n> Cancelled by @%s.\n",
+				      cancelled_by);
+		pb_buf_puts(&b, md + n);
+	}
+	if (base_ref && pb_state_evaluation_latest(env->state, r->job.repo,
+						   base_ref, &base) == 0) {
+		pb_pr_baseline(&b, json_object_get(report, "metrics"), &base);
+		pb_evaluation_release(&base);
+	}
+	free(md);
+	if (!b.ptr)
+		return NULL;
+	red = pb_redact_str(env->redact, b.ptr);
+	pb_buf_release(&b);
+	if (red)
+		cut = pb_pr_comment_cut(red, PB_PR_COMMENT_MAX);
+	free(red);
+	return cut;
+}
+
+/* Record a successful evaluate as a baseline candidate. */
+static void record_evaluation(struct run *r, const json_t *report)
+{
+	struct pb_evaluation e;
+	char *metrics = json_dumps(json_object_get(report, "metrics"),
+				   JSON_COMPACT | JSON_SORT_KEYS);
+	const char *ref = json_string_value(json_object_get(report, "ref"));
+
+	memset(&e, 0, sizeof(e));
+	e.repo = r->job.repo;
+	e.ref = r->job.ref ? r->job.ref : ref ? ref : "";
+	e.sha = r->sha ? r->sha :
+			 json_string_value(json_object_get(report, "sha"));
+	e.job_id = r->job.id;
+	e.metrics = metrics ? metrics : "{}";
+	e.passed = 1;
+	e.created_at = (int64_t)time(NULL);
+	if (e.sha && pb_state_evaluation_add(r->env->state, &e, NULL) < 0)
+		pb_log_warnx("job %s: cannot record the evaluation: %s",
+			     r->job.public_id, pb_err_last());
+	free(metrics);
+}
+
+static const char *clone_url(struct run *r)
+{
+	const struct pb_conf_repo *rc = repo_conf(r->env->cfg, r->job.repo);
+
+	if (r->have_pr && r->pr.head_clone_url)
+		return r->pr.head_clone_url;
+	if (rc && rc->clone_url)
+		return rc->clone_url;
+	return NULL;
+}
+
+static int run_pipeline(struct run *r)
+{
+	const struct pb_worker_env *env = r->env;
+	struct pb_config cfg = *env->cfg; /* shallow: the token may differ */
+	struct pb_run_request req;
+	struct pb_run_ctx ctx;
+	struct pb_stage_row rows[PB_STAGE_COUNT];
+	struct pb_buf note = PB_BUF_INIT, url = PB_BUF_INIT, line = PB_BUF_INIT;
+	struct beat h;
+	struct live l;
+	struct pb_job now;
+	pthread_t tid;
+	json_t *report = NULL;
+	char *token = NULL, *body = NULL, *json = NULL, *cancelled_by = NULL;
+	const char *repo_url = clone_url(r);
+	enum pb_job_state final;
+	int rc, started = 0;
+	size_t i;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.log_fd = -1;
+	memset(&now, 0, sizeof(now));
+	if (!repo_url) {
+		if (pb_buf_printf(&url, "https://github.com/%s.git",
+				  r->job.repo) < 0)
+			return PB_ERROR;
+		repo_url = url.ptr;
+	}
+	if (r->job.attempts > 1)
+		pb_buf_printf(&note, "Retry: attempt %d of %d%s%s%s.",
+			      r->job.attempts, r->job.max_attempts,
+			      r->job.note ? " (" : "",
+			      r->job.note ? r->job.note : "",
+			      r->job.note ? ")" : "");
+	if (env->gh) {
+		if (pb_gh_token(env->gh, &token, r->job.repo) < 0)
+			pb_log_warnx("job %s: no token to clone with: %s",
+				     r->job.public_id, pb_err_last());
+		else
+			cfg.github.token.value = token;
+	}
+	set_status(r, PB_GH_PENDING, "running the pipeline");
+	report_comment_start(r, note.ptr);
+
+	memset(&req, 0, sizeof(req));
+	req.cfg = &cfg;
+	req.redact = env->redact;
+	req.job.id = r->job.public_id;
+	req.job.command = r->job.command;
+	req.job.actor = r->job.actor;
+	req.job.source = r->job.source;
+	req.repo = repo_url;
+	req.ref = r->job.ref;
+	req.sha = r->sha;
+	req.stages = r->cmd->stages;
+	req.n_stages = r->cmd->n_stages;
+	l.r = r;
+	l.req = &req;
+	l.note = note.ptr;
+	req.on_stage = on_stage;
+	req.on_stage_arg = &l;
+
+	memset(&h, 0, sizeof(h));
+	h.r = r;
+	atomic_init(&h.cancel, 0);
+	pthread_mutex_init(&h.mu, NULL);
+	pthread_cond_init(&h.cv, NULL);
+	req.cancel = &h.cancel;
+	if ((rc = pthread_create(&tid, NULL, heartbeat_main, &h)) != 0) {
+		rc = pb_err_set("cannot start the heartbeat thread: %s",
+				strerror(rc));
+		goto out;
+	}
+	started = 1;
+	rc = pb_pipeline_run(&ctx, &req);
+	pthread_mutex_lock(&h.mu);
+	h.done = 1;
+	pthread_cond_signal(&h.cv);
+	pthread_mutex_unlock(&h.mu);
+	pthread_join(tid, NULL);
+	started = 0;
+	if (rc < 0) {
+		/* the GitHub calls below may set their own message */
+		char *why = strdup(pb_err_last());
+
+		pb_log_error("job %s: %s", r->job.public_id, pb_err_last());
+		set_status(r, PB_GH_ERROR, "prbot could not set up the job");
+		react(r, "confused");
+		rc = fail_with(r, why ? why : "cannot set up the job", NULL);
+		free(why);
+		goto out;
+	}
+	if (r->lost || h.stopped) {
+		/* someone else runs it now, or the next start will */
+		pb_log_info("job %s: left for a retry (%s)", r->job.public_id,
+			    r->lost ? "lease lost" : "prbot stopping");
+		rc = 0;
+		goto out;
+	}
+	if (ctx.outcome == PB_OUTCOME_CANCELLED &&
+	    pb_state_job_get(env->state, r->job.id, &now) == 0)
+		cancelled_by = now.cancel_requested_by;
+
+	report = pb_report_json(&ctx);
+	if (!report) {
+		rc = pb_err_set("out of memory");
+		goto out;
+	}
+	json_object_set_new(report, "attempts", json_integer(r->job.attempts));
+	json_object_set_new(report, "retry", json_boolean(r->job.attempts > 1));
+	json_object_set_new(report, "cancelled_by",
+			    cancelled_by ? json_string(cancelled_by) :
+					   json_null());
+	body = final_body(r, report, note.ptr, cancelled_by);
+	if (body && env->gh && r->report_id &&
+	    pb_gh_comment_update(env->gh, NULL, r->job.repo, r->report_id,
+				 body) < 0)
+		pb_log_warnx("job %s: cannot post the report: %s",
+			     r->job.public_id, pb_err_last());
+	else if (body && env->gh && !r->report_id && r->job.pr)
+		post(r, body);
+	status_line(&line, &ctx, cancelled_by);
+	set_status(r,
+		   ctx.outcome == PB_OUTCOME_SUCCEEDED ? PB_GH_SUCCESS :
+		   ctx.outcome == PB_OUTCOME_CANCELLED ? PB_GH_ERROR :
+							 PB_GH_FAILURE,
+		   line.ptr ? line.ptr : "finished");
+	react(r, ctx.outcome == PB_OUTCOME_SUCCEEDED ? "rocket" : "confused");
+	if (ctx.outcome == PB_OUTCOME_SUCCEEDED &&
+	    !strcmp(r->job.command, "evaluate"))
+		record_evaluation(r, report);
+
+	json = json_dumps(report, JSON_COMPACT | JSON_REAL_PRECISION(15));
+	{
+		char *red = json ? pb_redact_str(env->redact, json) : NULL;
+
+		free(json);
+		json = red;
+	}
+	for (i = 0; i < req.n_stages; i++) {
+		const struct pb_stage_record *s = &ctx.stages[req.stages[i]];
+
+		rows[i].name = pb_stage_name(req.stages[i]);
+		rows[i].state = pb_stage_state_name(s->state);
+		rows[i].seconds = s->seconds;
+		rows[i].note = s->note;
+		rows[i].error = s->error;
+	}
+	final = ctx.outcome == PB_OUTCOME_SUCCEEDED ? PB_JOB_SUCCEEDED :
+		ctx.outcome == PB_OUTCOME_CANCELLED ? PB_JOB_CANCELLED :
+						      PB_JOB_FAILED;
+	rc = finish(r, final, json, rows, req.n_stages);
+out:
+	if (started) {
+		pthread_mutex_lock(&h.mu);
+		h.done = 1;
+		pthread_cond_signal(&h.cv);
+		pthread_mutex_unlock(&h.mu);
+		pthread_join(tid, NULL);
+	}
+	pthread_cond_destroy(&h.cv);
+	pthread_mutex_destroy(&h.mu);
+	pb_run_ctx_release(&ctx);
+	pb_job_release(&now);
+	json_decref(report);
+	free(json);
+	free(body);
+	pb_gh_token_free(token);
+	pb_buf_release(&note);
+	pb_buf_release(&url);
+	pb_buf_release(&line);
+	return rc;
+}
+
+static int run_job(struct run *r)
+{
+	int rc;
+
+	r->comment_id = reply_id(r->reply, "comment_id");
+	if (!strcmp(r->job.command, "reply"))
+		return run_reply(r);
+	if (!(r->cmd = pb_command_find(r->job.command)))
+		return fail_with(r, "unknown command", NULL);
+	if (r->job.pr && r->env->gh && (rc = read_pr(r)) != 0)
+		return rc > 0 ? 0 : rc;
+	if (!r->sha)
+		r->sha = r->job.head_sha;
+	if ((rc = authorize(r)) != 1)
+		return rc < 0 ? rc : 0;
+	react(r, "eyes");
+	if (r->cmd->handler)
+		return run_immediate(r);
+	if (!r->cmd->n_stages)
+		return fail_with(r, "command has neither handler nor stages",
+				 NULL);
+	return run_pipeline(r);
+}
+
+int pb_worker_run_one(const struct pb_worker_env *env)
+{
+	struct run r;
+	int rc;
+
+	if (env->stopping && atomic_load(env->stopping))
+		return 0;
+	memset(&r, 0, sizeof(r));
+	r.env = env;
+	rc = pb_state_claim(env->state, env->worker_id, PB_WORKER_LEASE_SEC,
+			    (int64_t)time(NULL), &r.job);
+	if (rc < 0)
+		return rc;
+	if (r.job.id == 0)
+		return 0;
+	pb_log_info("job %s: /%s on %s#%lld by @%s (attempt %d)",
+		    r.job.public_id, r.job.command, r.job.repo,
+		    (long long)r.job.pr, r.job.actor, r.job.attempts);
+	r.reply = json_loads(r.job.reply ? r.job.reply : "{}", 0, NULL);
+	if (!json_is_object(r.reply)) {
+		pb_log_warnx("job %s: its reply handle is not a JSON object: "
+			     "no acknowledgement",
+			     r.job.public_id);
+		json_decref(r.reply);
+		r.reply = json_object();
+	}
+	rc = r.reply ? run_job(&r) : pb_err_set("out of memory");
+	if (r.have_pr)
+		pb_gh_pr_release(&r.pr);
+	json_decref(r.reply);
+	pb_job_release(&r.job);
+	return rc < 0 ? rc : 1;
+}

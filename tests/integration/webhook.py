@@ -1,0 +1,167 @@
+#!/usr/bin/python3
+"""webhook.py: build, sign and send GitHub webhook deliveries for the tests.
+
+  webhook.py freeport
+      print a TCP port on 127.0.0.1 that was free a moment ago
+  webhook.py comment OUT --repo O/N --pr N --comment-id N --body TEXT
+                     [--body-file FILE] [--plain-issue] [--login L]
+      write an issue_comment "created" payload to OUT
+  webhook.py pull_request OUT ACTION --pr N [--label NAME] [--repo O/N]
+      write a pull_request "labeled" or "closed" payload to OUT
+  webhook.py send URL SECRET EVENT DELIVERY BODY_FILE [--unsigned|--bad-sig]
+      POST it, print "STATUS BODY" (one line) and exit 0 whatever the status
+
+The payloads are hand-written with the shape of @octokit/webhooks-examples'
+api.github.com issue_comment.created and pull_request.labeled examples (the fields prbot reads, and a
+few it does not), trimmed to stay small. Standard library only.
+"""
+import hashlib
+import hmac
+import json
+import socket
+import sys
+import urllib.error
+import urllib.request
+
+
+def freeport():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    print(port)
+
+
+def comment(argv):
+    out = argv[0]
+    opts = {"--repo": "octo-org/ml-model", "--pr": "7",
+            "--comment-id": "1001", "--body": "/evaluate",
+            "--login": "octocat"}
+    flags = set()
+    i = 1
+    while i < len(argv):
+        if argv[i] in ("--plain-issue",):
+            flags.add(argv[i])
+            i += 1
+        else:
+            opts[argv[i]] = argv[i + 1]
+            i += 2
+    body = opts["--body"]
+    if "--body-file" in opts:
+        body = open(opts["--body-file"], encoding="utf-8").read()
+    owner, name = opts["--repo"].split("/")
+    number = int(opts["--pr"])
+    user = {"login": opts["--login"], "id": 583231, "type": "User",
+            "node_id": "MDQ6VXNlcjU4MzIzMQ=="}
+    issue = {
+        "url": "https://api.github.com/repos/%s/issues/%d" % (opts["--repo"],
+                                                            number),
+        "number": number,
+        "title": "Tune the classifier",
+        "user": user,
+        "state": "open",
+        "body": "",
+    }
+    if "--plain-issue" not in flags:
+        issue["pull_request"] = {
+            "url": "https://api.github.com/repos/%s/pulls/%d"
+            % (opts["--repo"], number),
+        }
+    cid = int(opts["--comment-id"])
+    payload = {
+        "action": "created",
+        "issue": issue,
+        "comment": {
+            "url": "https://api.github.com/repos/%s/issues/comments/%d"
+            % (opts["--repo"], cid),
+            "id": cid,
+            "node_id": "IC_kwDOtest%d" % cid,
+            "user": user,
+            "body": body,
+            "author_association": "OWNER",
+        },
+        "repository": {"id": 17273051, "name": name,
+                       "full_name": opts["--repo"],
+                       "owner": {"login": owner, "type": "Organization"}},
+        "sender": user,
+        "installation": {"id": 2311213},
+    }
+    with open(out, "w", encoding="utf-8") as f:
+        json.dump(payload, f)
+
+
+def pull_request(argv):
+    out, action = argv[0], argv[1]
+    opts = {"--repo": "octo-org/ml-model", "--pr": "7", "--label": "eval"}
+    for i in range(2, len(argv), 2):
+        opts[argv[i]] = argv[i + 1]
+    repo = {"id": 17273051, "full_name": opts["--repo"],
+            "clone_url": "https://github.com/%s.git" % opts["--repo"]}
+    user = {"login": "octocat", "id": 583231, "type": "User"}
+    number = int(opts["--pr"])
+    payload = {
+        "action": action,
+        "number": number,
+        "pull_request": {
+            "number": number,
+            "state": "closed" if action == "closed" else "open",
+            "merged": action == "closed",
+            "user": user,
+            "head": {"ref": "tune", "sha": "c0ffee" + "0" * 34,
+                     "repo": repo},
+            "base": {"ref": "main", "sha": "b" * 40, "repo": repo},
+        },
+        "repository": repo,
+        "sender": user,
+        "installation": {"id": 2311213},
+    }
+    if action == "labeled":
+        payload["label"] = {"id": 208045946, "name": opts["--label"],
+                            "color": "f29513"}
+    with open(out, "w", encoding="utf-8") as f:
+        json.dump(payload, f)
+
+
+def send(argv):
+    url, secret, event, delivery, path = argv[:5]
+    mode = argv[5] if len(argv) > 5 else ""
+    body = open(path, "rb").read()
+    headers = {"Content-Type": "application/json",
+               "User-Agent": "GitHub-Hookshot/test",
+               "X-GitHub-Event": event, "X-GitHub-Delivery": delivery}
+    sig = "sha256=" + hmac.new(secret.encode(), body,
+                               hashlib.sha256).hexdigest()
+    if mode == "--bad-sig":
+        sig = "sha256=" + hmac.new(b"not-the-secret", body,
+                                   hashlib.sha256).hexdigest()
+    if mode != "--unsigned":
+        headers["X-Hub-Signature-256"] = sig
+    req = urllib.request.Request(url, data=body, headers=headers,
+                                 method="POST")
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            status, text = r.status, r.read()
+    except urllib.error.HTTPError as e:
+        status, text = e.code, e.read()
+    line = text.decode("utf-8", "replace").strip().replace("\n", " ")
+    print("%d %s" % (status, line))
+
+
+def main():
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    cmd, argv = sys.argv[1], sys.argv[2:]
+    if cmd == "freeport":
+        freeport()
+    elif cmd == "comment":
+        comment(argv)
+    elif cmd == "pull_request":
+        pull_request(argv)
+    elif cmd == "send":
+        send(argv)
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main()

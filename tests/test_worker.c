@@ -1,0 +1,764 @@
+/* test_worker.c: a worker's turn against fake_github.py and a local repo */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "prbot/buf.h"
+#include "prbot/config.h"
+#include "prbot/err.h"
+#include "prbot/gh.h"
+#include "prbot/http_client.h"
+#include "prbot/redact.h"
+#include "prbot/report_pr.h"
+#include "prbot/state.h"
+#include "prbot/worker.h"
+#include "testutil.h"
+
+#define TOKEN "test-token-0123456789"
+/*
+ * The fake numbers everything it creates from 1001 after a reset: the
+ * fixture's /evaluate comment on #7 is 1001, then each reaction, status and
+ * comment takes the next number.
+ */
+#define CMD_COMMENT "1001"
+
+struct world {
+	char dir[PB_TEST_DIR_MAX];
+	char sha[41];
+	pid_t pid;
+	int stdin_fd;
+	char base[64];
+	struct pb_http_client *ctl;
+	struct pb_config *cfg;
+	struct pb_gh *gh;
+	struct pb_state *st;
+	struct pb_worker_cache *cache;
+	int n_deliveries;
+};
+
+static struct world W;
+
+static int no_sleep(void *arg, long ms)
+{
+	(void)arg;
+	(void)ms;
+	return 0;
+}
+
+/* ---- set-up: a local repository, the fake, the store ---- */
+
+static int sh(const char *fmt, ...)
+{
+	struct pb_buf cmd = PB_BUF_INIT;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = pb_buf_vprintf(&cmd, fmt, ap);
+	va_end(ap);
+	if (rc < 0)
+		return -1;
+	rc = system(cmd.ptr);
+	pb_buf_release(&cmd);
+	return rc == 0 ? 0 : -1;
+}
+
+static int make_repo(void)
+{
+	char path[PATH_MAX];
+	FILE *p;
+
+	snprintf(path, sizeof(path), "%s/repo", W.dir);
+	if (sh("mkdir -p %s", path))
+		return -1;
+	snprintf(path, sizeof(path), "%s/repo/.prbot.yml", W.dir);
+	pb_test_write_text(path, "train:\n"
+				 "  command: sh train.sh\n"
+				 "  timeout: 60s\n"
+				 "model: model.pkl\n"
+				 "metrics: metrics.json\n");
+	snprintf(path, sizeof(path), "%s/repo/train.sh", W.dir);
+	pb_test_write_text(path, "printf model > model.pkl\n"
+				 "printf '{\"accuracy\": 0.93, \"loss\": "
+				 "0.2}' > metrics.json\n");
+	if (sh("cd %s/repo && GIT_CONFIG_NOSYSTEM=1 git init -q -b main && "
+	       "git add -A && git -c user.name=t -c user.email=t@x.invalid "
+	       "commit -qm 'Tiny model'",
+	       W.dir))
+		return -1;
+	snprintf(path, sizeof(path), "git -C %s/repo rev-parse HEAD", W.dir);
+	if (!(p = popen(path, "r")))
+		return -1;
+	if (!fgets(W.sha, sizeof(W.sha), p)) {
+		pclose(p);
+		return -1;
+	}
+	pclose(p);
+	return strlen(W.sha) == 40 ? 0 : -1;
+}
+
+/* The fixture with the repository's SHA and path filled in. */
+static int write_fixture(const char *out)
+{
+	const char *data = getenv("PRBOT_TEST_DATA");
+	struct pb_buf b = PB_BUF_INIT;
+	char path[PATH_MAX], clone[PATH_MAX];
+	char *text, *p;
+
+	snprintf(path, sizeof(path), "%s/worker/fixture.json", data);
+	snprintf(clone, sizeof(clone), "%s/repo", W.dir);
+	text = pb_test_read_file(path, NULL);
+	for (p = text; *p;) {
+		if (!strncmp(p, "@SHA@", 5)) {
+			pb_buf_puts(&b, W.sha);
+			p += 5;
+		} else if (!strncmp(p, "@CLONE@", 7)) {
+			pb_buf_puts(&b, clone);
+			p += 7;
+		} else {
+			pb_buf_putc(&b, *p++);
+		}
+	}
+	free(text);
+	pb_test_write_text(out, b.ptr);
+	pb_buf_release(&b);
+	return 0;
+}
+
+static int fake_start(void)
+{
+	const char *src = getenv("PRBOT_SOURCE_DIR");
+	char script[PATH_MAX], fixture[PATH_MAX], line[32];
+	int out[2], in[2];
+	struct pollfd pfd;
+	size_t len = 0;
+
+	if (!src || !getenv("PRBOT_TEST_DATA")) {
+		fprintf(stderr, "test_worker: run it with ctest\n");
+		return -1;
+	}
+	snprintf(script, sizeof(script), "%s/tests/integration/fake_github.py",
+		 src);
+	snprintf(fixture, sizeof(fixture), "%s/fixture.json", W.dir);
+	write_fixture(fixture);
+	if (pipe(out) || pipe(in))
+		return -1;
+	fcntl(out[0], F_SETFD, FD_CLOEXEC);
+	fcntl(in[1], F_SETFD, FD_CLOEXEC);
+	W.pid = fork();
+	if (W.pid < 0)
+		return -1;
+	if (W.pid == 0) {
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		execl("/usr/bin/python3", "python3", script, "--fixture",
+		      fixture, "--token", TOKEN, "--max-seconds", "280",
+		      (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	W.stdin_fd = in[1];
+	pfd.fd = out[0];
+	pfd.events = POLLIN;
+	line[0] = '\0';
+	while (len + 1 < sizeof(line) && !memchr(line, '\n', len)) {
+		ssize_t n;
+
+		if (poll(&pfd, 1, 20000) != 1)
+			break;
+		n = read(out[0], line + len, sizeof(line) - 1 - len);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		line[len] = '\0';
+	}
+	close(out[0]);
+	line[len] = '\0';
+	if (atoi(line) <= 0)
+		return -1;
+	snprintf(W.base, sizeof(W.base), "http://127.0.0.1:%d", atoi(line));
+	return 0;
+}
+
+static json_t *ctl(const char *method, const char *path, const char *body)
+{
+	struct pb_http_response r = PB_HTTP_RESPONSE_INIT;
+	struct pb_http_request q = { method, NULL, NULL, NULL, body, 0 };
+	char url[256];
+	json_t *v;
+
+	snprintf(url, sizeof(url), "%s%s", W.base, path);
+	q.url = url;
+	if (pb_http_request(W.ctl, &r, &q) != 0)
+		fail_msg("fake %s %s: %s", method, path, pb_err_last());
+	v = json_loadb(r.body.ptr, r.body.len, 0, NULL);
+	pb_http_response_release(&r);
+	assert_non_null(v);
+	return v;
+}
+
+static int group_setup(void **state)
+{
+	struct pb_http_opts ho;
+	struct pb_gh_opts go;
+	char path[PATH_MAX];
+
+	(void)state;
+	if (pb_test_tmpdir(W.dir, sizeof(W.dir), "worker") || make_repo())
+		return -1;
+	pb_http_opts_init(&ho);
+	ho.service = "fake_github.py";
+	ho.max_retries = 0;
+	if (pb_http_client_new(&W.ctl, &ho) || fake_start())
+		return -1;
+	pb_gh_opts_init(&go);
+	go.api_url = W.base;
+	go.token = TOKEN;
+	go.http.max_retries = 2;
+	go.http.timeout_ms = 5000;
+	go.http.sleep = no_sleep;
+	if (pb_gh_new(&W.gh, &go) || pb_config_defaults(&W.cfg))
+		return -1;
+	free(W.cfg->server.workdir);
+	free(W.cfg->store.url);
+	snprintf(path, sizeof(path), "%s/work", W.dir);
+	W.cfg->server.workdir = strdup(path);
+	snprintf(path, sizeof(path), "file://%s/artifacts", W.dir);
+	W.cfg->store.url = strdup(path);
+	snprintf(path, sizeof(path), "%s/prbot.db", W.dir);
+	if (pb_state_open(&W.st, path))
+		return -1;
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	if (W.pid > 0) {
+		close(W.stdin_fd);
+		kill(W.pid, SIGTERM);
+		waitpid(W.pid, NULL, 0);
+	}
+	pb_state_close(W.st);
+	pb_gh_free(W.gh);
+	pb_config_free(W.cfg);
+	pb_http_client_free(W.ctl);
+	pb_test_rmtree(W.dir);
+	return 0;
+}
+
+static int test_setup(void **state)
+{
+	(void)state;
+	json_decref(ctl("POST", "/_reset", NULL));
+	return pb_worker_cache_new(&W.cache, PB_WORKER_PERM_TTL);
+}
+
+static int test_teardown(void **state)
+{
+	(void)state;
+	pb_worker_cache_free(W.cache);
+	W.cache = NULL;
+	return 0;
+}
+
+/* ---- helpers ---- */
+
+/* Queue one command as the ingress would; its job id. */
+static int64_t enqueue(long pr, const char *command, const char *actor,
+		       const char *args)
+{
+	struct pb_delivery d = { NULL, "github", "issue_comment", 0, NULL };
+	struct pb_job_new j;
+	struct pb_accept a;
+	char id[32], cid[32], reply[256];
+	int64_t job;
+
+	memset(&j, 0, sizeof(j));
+	memset(&a, 0, sizeof(a));
+	snprintf(id, sizeof(id), "delivery-%d", ++W.n_deliveries);
+	snprintf(cid, sizeof(cid), "c-%d", W.n_deliveries);
+	snprintf(reply, sizeof(reply),
+		 "{\"comments_path\": \"/repos/octo/ml/issues/%ld/comments\", "
+		 "\"comment_id\": " CMD_COMMENT ", \"node_id\": \"IC_x\", "
+		 "\"installation_id\": 0}",
+		 pr);
+	d.id = id;
+	d.received_at = (int64_t)time(NULL);
+	j.repo = "octo/ml";
+	j.pr = pr;
+	j.command = command;
+	j.args = args;
+	j.actor = actor;
+	j.source = "github";
+	j.comment_id = cid;
+	j.reply = reply;
+	if (pb_state_accept_delivery(W.st, &d, &j, 1, &a))
+		fail_msg("accept: %s", pb_err_last());
+	job = a.ids[0];
+	pb_accept_release(&a);
+	return job;
+}
+
+static void run_one(void)
+{
+	struct pb_worker_env env = { W.cfg,    NULL, W.st,   W.gh,
+				     "test:1", NULL, W.cache };
+
+	if (pb_worker_run_one(&env) != 1)
+		fail_msg("pb_worker_run_one: %s", pb_err_last());
+}
+
+/* What the worker changed on GitHub: "METHOD PATH" lines, GETs left out. */
+static char *writes(json_t **bodies)
+{
+	json_t *all = ctl("GET", "/_requests", NULL), *r;
+	struct pb_buf b = PB_BUF_INIT;
+	size_t i;
+
+	if (bodies)
+		*bodies = json_array();
+	json_array_foreach(all, i, r)
+	{
+		const char *m = json_string_value(json_object_get(r, "method"));
+
+		if (!strcmp(m, "GET"))
+			continue;
+		pb_buf_printf(&b, "%s %s\n", m,
+			      json_string_value(json_object_get(r, "path")));
+		if (bodies)
+			json_array_append(*bodies, json_object_get(r, "json"));
+	}
+	json_decref(all);
+	return pb_buf_detach(&b);
+}
+
+static void assert_contains(const char *hay, const char *needle)
+{
+	if (!hay || !strstr(hay, needle))
+		fail_msg("'%s' does not contain '%s'", hay ? hay : "(null)",
+			 needle);
+}
+
+static const char *jstr(json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+static void assert_job(int64_t id, enum pb_job_state want, const char *note)
+{
+	struct pb_job j;
+
+	memset(&j, 0, sizeof(j));
+	assert_int_equal(pb_state_job_get(W.st, id, &j), 0);
+	if (j.state != want)
+		fail_msg("job is %s, want %s: %s", pb_job_state_name(j.state),
+			 pb_job_state_name(want), j.report ? j.report : "");
+	if (note)
+		assert_contains(j.report, note);
+	pb_job_release(&j);
+}
+
+/* ---- the comment cut ---- */
+
+static char *filled(size_t n, const char *head, const char *tail)
+{
+	char *s = malloc(n + 1);
+	size_t h = strlen(head), t = strlen(tail), i;
+
+	assert_non_null(s);
+	memcpy(s, head, h);
+	for (i = h; i < n - t; i++)
+		s[i] = (i % 61 == 60) ? '\n' : 'x';
+	memcpy(s + n - t, tail, t);
+	s[n] = '\0';
+	return s;
+}
+
+static void test_cut_keeps_a_comment_at_the_limit_unchanged(void **state)
+{
+	char *md = filled(PB_PR_COMMENT_MAX, "## prbot evaluate",
+			  "\n### "
+			  "Manifest\n");
+	char *got = pb_pr_comment_cut(md, PB_PR_COMMENT_MAX);
+
+	(void)state;
+	assert_string_equal(got, md);
+	free(got);
+	free(md);
+}
+
+static void test_cut_one_over_keeps_head_and_manifest(void **state)
+{
+	const char *tail = "\n### Manifest\n\n```json\n{\"sha\": 1}\n```\n";
+	char *md = filled(PB_PR_COMMENT_MAX + 1,
+			  "## prbot evaluate: succeeded\n\n```\nlog\n", tail);
+	char *got = pb_pr_comment_cut(md, PB_PR_COMMENT_MAX);
+
+	(void)state;
+	assert_non_null(got);
+	assert_true(strlen(got) <= PB_PR_COMMENT_MAX);
+	assert_true(strlen(got) > PB_PR_COMMENT_MAX - 1024);
+	assert_true(!strncmp(got, "## prbot evaluate: succeeded\n", 29));
+	assert_string_equal(got + strlen(got) - strlen(tail), tail);
+	assert_contains(got, "bytes cut here");
+	/* the head ends on a whole line; the log fence it left open is
+	   closed before the note */
+	assert_contains(got, "x\n```\n\n> **");
+	free(got);
+	free(md);
+}
+
+static void test_cut_never_splits_a_character(void **state)
+{
+	struct pb_buf b = PB_BUF_INIT;
+	char *got;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 40000; i++)
+		pb_buf_puts(&b, "é");
+	got = pb_pr_comment_cut(b.ptr, PB_PR_COMMENT_MAX);
+	assert_non_null(got);
+	assert_true(strlen(got) <= PB_PR_COMMENT_MAX);
+	for (i = 0; got[i]; i++)
+		if ((unsigned char)got[i] == 0xC3)
+			assert_int_equal((unsigned char)got[i + 1], 0xA9);
+	free(got);
+	pb_buf_release(&b);
+}
+
+/* ---- runs ---- */
+
+static void test_empty_queue_takes_nothing(void **state)
+{
+	struct pb_worker_env env = { W.cfg,    NULL, W.st,   W.gh,
+				     "test:1", NULL, W.cache };
+	char *w;
+
+	(void)state;
+	assert_int_equal(pb_worker_run_one(&env), 0);
+	w = writes(NULL);
+	assert_string_equal(w, "");
+	free(w);
+}
+
+static void test_evaluate_acks_reports_once_and_sets_statuses(void **state)
+{
+	struct pb_evaluation e;
+	struct pb_buf want = PB_BUF_INIT;
+	json_t *bodies;
+	struct pb_evaluation main_eval = {
+		0, "octo/ml", "main", W.sha, 0, "{\"accuracy\": 0.9}", 1, 1
+	};
+	int64_t id = enqueue(7, "evaluate", "alice", NULL);
+	char *w;
+	int i;
+
+	(void)state;
+	/* the base branch's latest passing evaluation is the baseline */
+	assert_int_equal(pb_state_evaluation_add(W.st, &main_eval, NULL), 0);
+	run_one();
+	w = writes(&bodies);
+	pb_buf_printf(&want,
+		      "POST /repos/octo/ml/issues/comments/1001/reactions\n"
+		      "POST /repos/octo/ml/statuses/%s\n"
+		      "POST /repos/octo/ml/issues/7/comments\n",
+		      W.sha);
+	/* one edit per stage, then the result: the report comment is 1004 */
+	for (i = 0; i < 7; i++)
+		pb_buf_puts(&want,
+			    "PATCH /repos/octo/ml/issues/comments/1004\n");
+	pb_buf_printf(&want,
+		      "POST /repos/octo/ml/statuses/%s\n"
+		      "POST /repos/octo/ml/issues/comments/1001/reactions\n",
+		      W.sha);
+	assert_string_equal(w, want.ptr);
+	assert_string_equal(jstr(json_array_get(bodies, 0), "content"), "eyes");
+	assert_string_equal(jstr(json_array_get(bodies, 1), "state"),
+			    "pending");
+	assert_string_equal(jstr(json_array_get(bodies, 1), "context"),
+			    "prbot/evaluate");
+	assert_contains(jstr(json_array_get(bodies, 2), "body"),
+			"- [ ] **train** pending");
+	assert_contains(jstr(json_array_get(bodies, 3), "body"),
+			"- [x] **checkout** succeeded in");
+	{
+		const char *final = jstr(json_array_get(bodies, 9), "body");
+
+		assert_contains(final, "## prbot evaluate: succeeded");
+		assert_contains(final, W.sha);
+		assert_contains(final, "| accuracy | 0.93 |");
+		assert_contains(final, "### Manifest");
+		assert_contains(final, "model_md5_hash");
+		assert_contains(final, "### Baseline");
+		assert_contains(final, "| accuracy | 0.9 | 0.93 | +0.03 |");
+		assert_contains(final, "| loss | — | 0.2 | — |");
+	}
+	assert_string_equal(jstr(json_array_get(bodies, 10), "state"),
+			    "success");
+	assert_string_equal(jstr(json_array_get(bodies, 10), "context"),
+			    "prbot/evaluate");
+	assert_contains(jstr(json_array_get(bodies, 10), "description"),
+			"accuracy=0.93");
+	assert_string_equal(jstr(json_array_get(bodies, 11), "content"),
+			    "rocket");
+	assert_job(id, PB_JOB_SUCCEEDED, "\"status\":\"succeeded\"");
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(
+		pb_state_evaluation_latest(W.st, "octo/ml", "tune-lr", &e), 0);
+	assert_string_equal(e.sha, W.sha);
+	assert_contains(e.metrics, "\"accuracy\":0.93");
+	pb_evaluation_release(&e);
+	json_decref(bodies);
+	pb_buf_release(&want);
+	free(w);
+}
+
+/* Jobs that end without a run: what was posted, and the job's note. */
+static const struct refusal {
+	const char *what;
+	long pr;
+	const char *actor;
+	const char *writes; /* every change on GitHub */
+	const char *reply;  /* in the one comment posted */
+	const char *note;   /* in the stored report */
+} refusals[] = {
+	{ "read-only actor", 7, "bob",
+	  "POST /repos/octo/ml/issues/7/comments\n",
+	  "@bob: /evaluate needs write permission on octo/ml; you have read.",
+	  "\"note\":\"refused\"" },
+	{ "fork without allow_forks", 8, "alice",
+	  "POST /repos/octo/ml/issues/8/comments\n",
+	  "does not run on pull requests from forks in octo/ml (its [repo "
+	  "\"octo/ml\"] section of bot.conf does not set allow_forks = true)",
+	  "refused: pull request from a fork" },
+	{ "pull request gone", 99, "alice",
+	  "POST /repos/octo/ml/issues/99/comments\n",
+	  "@alice: pull request #99 of octo/ml no longer exists, so /evaluate "
+	  "did not run.",
+	  "the pull request no longer exists" },
+};
+
+static void test_refusals_reply_and_fail_without_a_run(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++) {
+		const struct refusal *t = &refusals[i];
+		int64_t id = enqueue(t->pr, "evaluate", t->actor, NULL);
+		json_t *bodies;
+		char *w;
+
+		json_decref(ctl("DELETE", "/_requests", NULL));
+		run_one();
+		w = writes(&bodies);
+		if (strcmp(w, t->writes))
+			fail_msg("%s: wrote '%s', want '%s'", t->what, w,
+				 t->writes);
+		assert_contains(jstr(json_array_get(bodies, 0), "body"),
+				t->reply);
+		assert_job(id, PB_JOB_FAILED, t->note);
+		json_decref(bodies);
+		free(w);
+	}
+}
+
+static void test_status_500_is_retried_and_the_job_completes(void **state)
+{
+	struct pb_buf rule = PB_BUF_INIT, path = PB_BUF_INIT;
+	int64_t id;
+	char *w, *p;
+	int n = 0;
+
+	(void)state;
+	pb_buf_printf(&rule,
+		      "{\"path\": \"/repos/octo/ml/statuses/%s\", "
+		      "\"status\": 500}",
+		      W.sha);
+	json_decref(ctl("POST", "/_fail", rule.ptr));
+	id = enqueue(7, "evaluate", "alice", NULL);
+	run_one();
+	w = writes(NULL);
+	pb_buf_printf(&path, "POST /repos/octo/ml/statuses/%s\n", W.sha);
+	for (p = w; (p = strstr(p, path.ptr)); p++)
+		n++;
+	assert_int_equal(n, 3); /* pending twice (500, then 201), final */
+	assert_job(id, PB_JOB_SUCCEEDED, "succeeded");
+	pb_buf_release(&rule);
+	pb_buf_release(&path);
+	free(w);
+}
+
+static void test_help_lists_commands_with_usage(void **state)
+{
+	int64_t id = enqueue(7, "help", "bob", NULL);
+	json_t *bodies;
+	char *w;
+	const char *body;
+
+	(void)state;
+	run_one();
+	w = writes(&bodies);
+	assert_string_equal(
+		w, "POST /repos/octo/ml/issues/comments/1001/reactions\n"
+		   "POST /repos/octo/ml/issues/7/comments\n");
+	body = jstr(json_array_get(bodies, 1), "body");
+	assert_contains(body, "| `/evaluate [baseline=REF]` |");
+	assert_contains(body, "| `/cancel [JOB]` | cancel a queued job");
+	assert_contains(body, "| write |");
+	assert_job(id, PB_JOB_SUCCEEDED, NULL);
+	json_decref(bodies);
+	free(w);
+}
+
+/* The jobs the tests above ran on #7 (cmocka runs them in order). */
+static void test_status_lists_the_pr_jobs(void **state)
+{
+	int64_t id = enqueue(7, "status", "bob", NULL);
+	json_t *bodies;
+	const char *body;
+	char *w;
+
+	(void)state;
+	run_one();
+	w = writes(&bodies);
+	body = jstr(json_array_get(bodies, 1), "body");
+	assert_contains(body, "prbot jobs on octo/ml#7, newest first:");
+	assert_contains(body, "| job | command | state | by | commit |");
+	assert_contains(body, "| /status | running | @bob |");
+	assert_contains(body, "| /evaluate | succeeded | @alice |");
+	assert_contains(body, "| /evaluate | failed | @bob |");
+	assert_job(id, PB_JOB_SUCCEEDED, NULL);
+	json_decref(bodies);
+	free(w);
+}
+
+static void test_cancel_stops_the_prs_running_job(void **state)
+{
+	int64_t running = enqueue(7, "evaluate", "alice", NULL), id;
+	struct pb_job other, now;
+	json_t *bodies;
+	char *w, want[160];
+
+	(void)state;
+	/* another worker runs the evaluate */
+	memset(&other, 0, sizeof(other));
+	memset(&now, 0, sizeof(now));
+	assert_int_equal(pb_state_claim(W.st, "test:2", 60, time(NULL), &other),
+			 0);
+	assert_true(other.id == running);
+	id = enqueue(7, "cancel", "alice", "[]");
+	run_one();
+	w = writes(&bodies);
+	snprintf(want, sizeof(want),
+		 "@alice cancelled `%s` (/evaluate): it was running and "
+		 "stops within a minute.",
+		 other.public_id);
+	assert_string_equal(jstr(json_array_get(bodies, 1), "body"), want);
+	assert_int_equal(pb_state_job_get(W.st, running, &now), 0);
+	assert_string_equal(now.cancel_requested_by, "alice");
+	assert_job(id, PB_JOB_SUCCEEDED, NULL);
+	assert_int_equal(pb_state_finish(W.st, running, "test:2",
+					 PB_JOB_CANCELLED, NULL, NULL, 0,
+					 time(NULL)),
+			 0);
+	pb_job_release(&other);
+	pb_job_release(&now);
+	json_decref(bodies);
+	free(w);
+}
+
+static void test_reply_job_posts_its_message(void **state)
+{
+	int64_t id = enqueue(7, "reply", "alice",
+			     "{\"message\": \"@alice: unknown command "
+			     "'evalute'; did you mean /evaluate?\"}");
+	json_t *bodies;
+	char *w;
+
+	(void)state;
+	run_one();
+	w = writes(&bodies);
+	assert_string_equal(w, "POST /repos/octo/ml/issues/7/comments\n");
+	assert_string_equal(jstr(json_array_get(bodies, 0), "body"),
+			    "@alice: unknown command 'evalute'; did you mean "
+			    "/evaluate?");
+	assert_job(id, PB_JOB_SUCCEEDED, NULL);
+	json_decref(bodies);
+	free(w);
+}
+
+static void test_retry_edits_the_first_attempts_comment(void **state)
+{
+	int64_t id = enqueue(7, "evaluate", "alice", NULL);
+	struct pb_job_list back = { NULL, 0 };
+	struct pb_job first;
+	json_t *bodies;
+	char *w;
+
+	(void)state;
+	/* a first attempt posted comment 1001 as its report, then died */
+	memset(&first, 0, sizeof(first));
+	assert_int_equal(pb_state_claim(W.st, "test:2", 60, time(NULL), &first),
+			 0);
+	assert_true(first.id == id);
+	assert_int_equal(pb_state_set_reply(W.st, id,
+					    "{\"comment_id\": " CMD_COMMENT
+					    ", \"report_comment_id\": 1001}"),
+			 0);
+	assert_int_equal(
+		pb_state_requeue(W.st, PB_REQUEUE_ALL, time(NULL), &back), 0);
+	assert_int_equal(back.n, 1);
+	run_one();
+	w = writes(&bodies);
+	if (strstr(w, "POST /repos/octo/ml/issues/7/comments"))
+		fail_msg("the retry posted a second report:\n%s", w);
+	assert_contains(w, "PATCH /repos/octo/ml/issues/comments/1001\n");
+	assert_contains(jstr(json_array_get(bodies, 2), "body"),
+			"Retry: attempt 2 of 3");
+	assert_job(id, PB_JOB_SUCCEEDED, "\"retry\":true");
+	pb_job_list_release(&back);
+	pb_job_release(&first);
+	json_decref(bodies);
+	free(w);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(
+			test_cut_keeps_a_comment_at_the_limit_unchanged),
+		cmocka_unit_test(test_cut_one_over_keeps_head_and_manifest),
+		cmocka_unit_test(test_cut_never_splits_a_character),
+#define T(f) cmocka_unit_test_setup_teardown(f, test_setup, test_teardown)
+		T(test_empty_queue_takes_nothing),
+		T(test_evaluate_acks_reports_once_and_sets_statuses),
+		T(test_refusals_reply_and_fail_without_a_run),
+		T(test_status_500_is_retried_and_the_job_completes),
+		T(test_help_lists_commands_with_usage),
+		T(test_status_lists_the_pr_jobs),
+		T(test_cancel_stops_the_prs_running_job),
+		T(test_reply_job_posts_its_message),
+		T(test_retry_edits_the_first_attempts_comment),
+#undef T
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
