@@ -8,14 +8,10 @@
 #include <strings.h>
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,6 +26,7 @@
 #include "prbot/gh.h"
 #include "prbot/http_client.h"
 #include "prbot/log.h"
+#include "testutil.h"
 
 #define TOKEN	   "test-token-0123456789" /* not a token shape on purpose */
 #define APP_ID	   "12345"
@@ -38,10 +35,7 @@
 
 /* The fake server, the App key, and what the sleep hook was asked. */
 struct world {
-	pid_t pid;
-	int stdin_fd;
-	char base[64]; /* http://127.0.0.1:PORT */
-	struct pb_http_client *ctl;
+	struct pb_test_fake_github fake;
 	EVP_PKEY *key;
 	char *pem;
 	long sleeps[MAX_SLEEPS];
@@ -62,90 +56,10 @@ static int record_sleep(void *arg, long ms)
 
 /* ---- the fake ---- */
 
-static int fake_start(void)
-{
-	const char *src = getenv("PRBOT_SOURCE_DIR");
-	char script[PATH_MAX], fixture[PATH_MAX], line[32];
-	int out[2], in[2];
-	struct pollfd pfd;
-	size_t len = 0;
-
-	if (!src || access("/usr/bin/python3", X_OK)) {
-		fprintf(stderr, "test_gh: needs PRBOT_SOURCE_DIR and "
-				"/usr/bin/python3 (run it with ctest)\n");
-		return -1;
-	}
-	snprintf(script, sizeof(script), "%s/tests/integration/fake_github.py",
-		 src);
-	snprintf(fixture, sizeof(fixture), "%s/tests/data/gh/fixture.json",
-		 src);
-	if (pipe(out) || pipe(in))
-		return -1;
-	/* the fake's ends stay out of every other child of this test */
-	fcntl(out[0], F_SETFD, FD_CLOEXEC);
-	fcntl(in[1], F_SETFD, FD_CLOEXEC);
-	W.pid = fork();
-	if (W.pid < 0)
-		return -1;
-	if (W.pid == 0) {
-		dup2(in[0], 0);
-		dup2(out[1], 1);
-		execl("/usr/bin/python3", "python3", script, "--fixture",
-		      fixture, "--token", TOKEN, "--app-id", APP_ID,
-		      "--max-seconds", "240", (char *)NULL);
-		_exit(127);
-	}
-	close(in[0]);
-	close(out[1]);
-	W.stdin_fd = in[1];
-	pfd.fd = out[0];
-	pfd.events = POLLIN;
-	while (len + 1 < sizeof(line) && !memchr(line, '\n', len)) {
-		ssize_t n;
-
-		if (poll(&pfd, 1, 20000) != 1)
-			break;
-		n = read(out[0], line + len, sizeof(line) - 1 - len);
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	close(out[0]);
-	line[len] = '\0';
-	if (atoi(line) <= 0) {
-		fprintf(stderr, "test_gh: fake_github.py did not start\n");
-		return -1;
-	}
-	snprintf(W.base, sizeof(W.base), "http://127.0.0.1:%d", atoi(line));
-	return 0;
-}
-
-static void fake_stop(void)
-{
-	if (W.pid <= 0)
-		return;
-	close(W.stdin_fd);
-	kill(W.pid, SIGTERM);
-	waitpid(W.pid, NULL, 0);
-	W.pid = 0;
-}
-
 /* A control request to the fake; its JSON answer (caller decrefs). */
 static json_t *ctl(const char *method, const char *path, const char *body)
 {
-	struct pb_http_response r = PB_HTTP_RESPONSE_INIT;
-	struct pb_http_request q = { method, NULL, NULL, NULL, body, 0 };
-	char url[256];
-	json_t *v;
-
-	snprintf(url, sizeof(url), "%s%s", W.base, path);
-	q.url = url;
-	if (pb_http_request(W.ctl, &r, &q) != 0)
-		fail_msg("fake %s %s: %s", method, path, pb_err_last());
-	v = json_loadb(r.body.ptr, r.body.len, 0, NULL);
-	pb_http_response_release(&r);
-	assert_non_null(v);
-	return v;
+	return pb_test_fake_github_ctl(&W.fake, method, path, body);
 }
 
 static void ctl_post(const char *path, const char *body)
@@ -155,7 +69,7 @@ static void ctl_post(const char *path, const char *body)
 
 static json_t *requests(void)
 {
-	return ctl("GET", "/_requests", NULL);
+	return pb_test_fake_github_requests(&W.fake);
 }
 
 /* A header of a recorded request, any case, or NULL. */
@@ -236,7 +150,7 @@ static void assert_contains(const char *hay, const char *needle)
 static void opts_for(struct pb_gh_opts *o)
 {
 	pb_gh_opts_init(o);
-	o->api_url = W.base;
+	o->api_url = W.fake.base;
 	o->token = TOKEN;
 	o->http.max_retries = 3;
 	o->http.backoff_base_ms = 100;
@@ -294,23 +208,22 @@ static char *key_pem(EVP_PKEY *k)
 
 static int group_setup(void **state)
 {
-	struct pb_http_opts o;
+	static const char *const extra[] = { "--max-seconds", "240", NULL };
+	const char *src = getenv("PRBOT_SOURCE_DIR");
+	char fixture[PATH_MAX];
 
-	pb_http_opts_init(&o);
-	o.service = "fake_github.py";
-	o.max_retries = 0;
-	if (pb_http_client_new(&W.ctl, &o) != 0)
-		return -1;
 	W.key = EVP_RSA_gen(2048);
 	if (!W.key || !(W.pem = key_pem(W.key)))
 		return -1;
-	return fake_start();
+	snprintf(fixture, sizeof(fixture), "%s/tests/data/gh/fixture.json",
+		 src ? src : ".");
+	return pb_test_fake_github_start(&W.fake, fixture, TOKEN, APP_ID,
+					 extra);
 }
 
 static int group_teardown(void **state)
 {
-	fake_stop();
-	pb_http_client_free(W.ctl);
+	pb_test_fake_github_stop(&W.fake);
 	EVP_PKEY_free(W.key);
 	free(W.pem);
 	return 0;
@@ -318,7 +231,7 @@ static int group_teardown(void **state)
 
 static int test_setup(void **state)
 {
-	ctl_post("/_reset", NULL);
+	pb_test_fake_github_reset(&W.fake);
 	W.n_sleeps = 0;
 	W.cancel = 0;
 	pb_err_clear();
@@ -855,10 +768,11 @@ static void test_graphql_url_for_github_and_enterprise(void **state)
 
 		test_setup(state);
 		opts_for(&o);
-		snprintf(api, sizeof(api), "%s%s", W.base, c->suffix);
+		snprintf(api, sizeof(api), "%s%s", W.fake.base, c->suffix);
 		o.api_url = api;
 		gh = gh_with(&o);
-		snprintf(want, sizeof(want), "%s%s", W.base, c->graphql_path);
+		snprintf(want, sizeof(want), "%s%s", W.fake.base,
+			 c->graphql_path);
 		assert_string_equal(pb_gh_graphql_url(gh), want);
 		assert_int_equal(
 			pb_gh_comment_create(gh, &cm, "octo/ml", 7, "x"), 0);
@@ -1565,9 +1479,9 @@ static void test_http_request_keeps_the_selected_headers(void **state)
 			   "rel=\\\"next\\\"\", \"X-RateLimit-Reset\": "
 			   "\"1700000000\", \"X-RateLimit-Remaining\": \"17\", "
 			   "\"Retry-After\": \"3\"}}");
-	snprintf(url, sizeof(url), "%s/anything", W.base);
+	snprintf(url, sizeof(url), "%s/anything", W.fake.base);
 	q.url = url;
-	if (pb_http_request(W.ctl, &r, &q) != 0)
+	if (pb_http_request(W.fake.ctl, &r, &q) != 0)
 		fail_msg("%s", pb_err_last());
 	assert_int_equal(r.status, 201);
 	assert_string_equal(r.body.ptr, "{\"ok\": true}");
@@ -1582,12 +1496,12 @@ static void test_http_request_keeps_the_selected_headers(void **state)
 
 	/* a method it does not know, a URL that is not http(s): no request */
 	q.method = "TRACE";
-	assert_int_equal(pb_http_request(W.ctl, &r, &q), PB_EINVAL);
+	assert_int_equal(pb_http_request(W.fake.ctl, &r, &q), PB_EINVAL);
 	assert_contains(pb_err_last(), "HTTP method 'TRACE' is not supported");
 	pb_http_response_release(&r);
 	q.method = "GET";
 	q.url = "file:///etc/passwd?" TOKEN;
-	assert_int_equal(pb_http_request(W.ctl, &r, &q), PB_EINVAL);
+	assert_int_equal(pb_http_request(W.fake.ctl, &r, &q), PB_EINVAL);
 	assert_contains(pb_err_last(), "is not an http(s) URL");
 	assert_null(strstr(pb_err_last(), TOKEN));
 	pb_http_response_release(&r);

@@ -6,11 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,10 +35,7 @@
 struct world {
 	char dir[PB_TEST_DIR_MAX];
 	char sha[41];
-	pid_t pid;
-	int stdin_fd;
-	char base[64];
-	struct pb_http_client *ctl;
+	struct pb_test_fake_github fake;
 	struct pb_config *cfg;
 	struct pb_gh *gh;
 	struct pb_state *st;
@@ -141,93 +134,35 @@ static int write_fixture(const char *out)
 
 static int fake_start(void)
 {
-	const char *src = getenv("PRBOT_SOURCE_DIR");
-	char script[PATH_MAX], fixture[PATH_MAX], line[32];
-	int out[2], in[2];
-	struct pollfd pfd;
-	size_t len = 0;
+	static const char *const extra[] = { "--max-seconds", "280", NULL };
+	char fixture[PATH_MAX];
 
-	if (!src || !getenv("PRBOT_TEST_DATA")) {
+	if (!getenv("PRBOT_SOURCE_DIR") || !getenv("PRBOT_TEST_DATA")) {
 		fprintf(stderr, "test_worker: run it with ctest\n");
 		return -1;
 	}
-	snprintf(script, sizeof(script), "%s/tests/integration/fake_github.py",
-		 src);
 	snprintf(fixture, sizeof(fixture), "%s/fixture.json", W.dir);
 	write_fixture(fixture);
-	if (pipe(out) || pipe(in))
-		return -1;
-	fcntl(out[0], F_SETFD, FD_CLOEXEC);
-	fcntl(in[1], F_SETFD, FD_CLOEXEC);
-	W.pid = fork();
-	if (W.pid < 0)
-		return -1;
-	if (W.pid == 0) {
-		dup2(in[0], 0);
-		dup2(out[1], 1);
-		execl("/usr/bin/python3", "python3", script, "--fixture",
-		      fixture, "--token", TOKEN, "--max-seconds", "280",
-		      (char *)NULL);
-		_exit(127);
-	}
-	close(in[0]);
-	close(out[1]);
-	W.stdin_fd = in[1];
-	pfd.fd = out[0];
-	pfd.events = POLLIN;
-	line[0] = '\0';
-	while (len + 1 < sizeof(line) && !memchr(line, '\n', len)) {
-		ssize_t n;
-
-		if (poll(&pfd, 1, 20000) != 1)
-			break;
-		n = read(out[0], line + len, sizeof(line) - 1 - len);
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		line[len] = '\0';
-	}
-	close(out[0]);
-	line[len] = '\0';
-	if (atoi(line) <= 0)
-		return -1;
-	snprintf(W.base, sizeof(W.base), "http://127.0.0.1:%d", atoi(line));
-	return 0;
+	return pb_test_fake_github_start(&W.fake, fixture, TOKEN, NULL, extra);
 }
 
 static json_t *ctl(const char *method, const char *path, const char *body)
 {
-	struct pb_http_response r = PB_HTTP_RESPONSE_INIT;
-	struct pb_http_request q = { method, NULL, NULL, NULL, body, 0 };
-	char url[256];
-	json_t *v;
-
-	snprintf(url, sizeof(url), "%s%s", W.base, path);
-	q.url = url;
-	if (pb_http_request(W.ctl, &r, &q) != 0)
-		fail_msg("fake %s %s: %s", method, path, pb_err_last());
-	v = json_loadb(r.body.ptr, r.body.len, 0, NULL);
-	pb_http_response_release(&r);
-	assert_non_null(v);
-	return v;
+	return pb_test_fake_github_ctl(&W.fake, method, path, body);
 }
 
 static int group_setup(void **state)
 {
-	struct pb_http_opts ho;
 	struct pb_gh_opts go;
 	char path[PATH_MAX];
 
 	(void)state;
 	if (pb_test_tmpdir(W.dir, sizeof(W.dir), "worker") || make_repo())
 		return -1;
-	pb_http_opts_init(&ho);
-	ho.service = "fake_github.py";
-	ho.max_retries = 0;
-	if (pb_http_client_new(&W.ctl, &ho) || fake_start())
+	if (fake_start())
 		return -1;
 	pb_gh_opts_init(&go);
-	go.api_url = W.base;
+	go.api_url = W.fake.base;
 	go.token = TOKEN;
 	go.http.max_retries = 2;
 	go.http.timeout_ms = 5000;
@@ -249,15 +184,10 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
 	(void)state;
-	if (W.pid > 0) {
-		close(W.stdin_fd);
-		kill(W.pid, SIGTERM);
-		waitpid(W.pid, NULL, 0);
-	}
+	pb_test_fake_github_stop(&W.fake);
 	pb_state_close(W.st);
 	pb_gh_free(W.gh);
 	pb_config_free(W.cfg);
-	pb_http_client_free(W.ctl);
 	pb_test_rmtree(W.dir);
 	return 0;
 }
@@ -265,7 +195,7 @@ static int group_teardown(void **state)
 static int test_setup(void **state)
 {
 	(void)state;
-	json_decref(ctl("POST", "/_reset", NULL));
+	pb_test_fake_github_reset(&W.fake);
 	return pb_worker_cache_new(&W.cache, PB_WORKER_PERM_TTL);
 }
 
@@ -327,7 +257,7 @@ static void run_one(void)
 /* What the worker changed on GitHub: "METHOD PATH" lines, GETs left out. */
 static char *writes(json_t **bodies)
 {
-	json_t *all = ctl("GET", "/_requests", NULL), *r;
+	json_t *all = pb_test_fake_github_requests(&W.fake), *r;
 	struct pb_buf b = PB_BUF_INIT;
 	size_t i;
 

@@ -1,19 +1,25 @@
-/* testutil.c: folders, files and assertions the test programs share */
+/* testutil.c: folders, files, assertions and the fake GitHub tests share */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "prbot/buf.h"
 #include "prbot/checkout.h"
 #include "prbot/err.h"
+#include "prbot/http_client.h"
 #include "testutil.h"
 
 int pb_test_enter_data_dir(const char *subdir)
@@ -197,4 +203,193 @@ void pb_test_assert_file_text_at(const char *path, const char *want,
 				 const char *file, int line)
 {
 	assert_text_at(path, pb_test_read_file(path, NULL), want, file, line);
+}
+
+/* ---- fake_github.py ---- */
+
+#define FAKE_PYTHON	   "/usr/bin/python3"
+#define FAKE_MAX_ARGS	   32
+#define FAKE_START_WAIT_MS 20000
+
+/* The port the fake prints on its first line, or 0 when none came. */
+static int fake_read_port(int fd)
+{
+	struct pollfd pfd = { fd, POLLIN, 0 };
+	char line[32];
+	size_t len = 0;
+
+	line[0] = '\0';
+	while (len + 1 < sizeof(line) && !memchr(line, '\n', len)) {
+		ssize_t n;
+
+		if (poll(&pfd, 1, FAKE_START_WAIT_MS) != 1)
+			break;
+		n = read(fd, line + len, sizeof(line) - 1 - len);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		line[len] = '\0';
+	}
+	return atoi(line) > 0 ? atoi(line) : 0;
+}
+
+int pb_test_fake_github_start(struct pb_test_fake_github *f,
+			      const char *fixture, const char *token,
+			      const char *app_id, const char *const *extra)
+{
+	const char *src = getenv("PRBOT_SOURCE_DIR");
+	const char *argv[FAKE_MAX_ARGS];
+	char script[PATH_MAX];
+	struct pb_http_opts o;
+	int out[2] = { -1, -1 }, in[2] = { -1, -1 };
+	size_t n = 0;
+	int port, rc = -1;
+
+	memset(f, 0, sizeof(*f));
+	f->stdin_fd = -1;
+	if (!src || !*src || access(FAKE_PYTHON, X_OK)) {
+		fprintf(stderr,
+			"fake_github.py needs PRBOT_SOURCE_DIR and " FAKE_PYTHON
+			" (run the test with ctest)\n");
+		return -1;
+	}
+	n = (size_t)snprintf(script, sizeof(script),
+			     "%s/tests/integration/fake_github.py", src);
+	if (n >= sizeof(script)) {
+		fprintf(stderr,
+			"'%s/tests/integration/fake_github.py': path "
+			"too long\n",
+			src);
+		return -1;
+	}
+	n = 0;
+	argv[n++] = "python3";
+	argv[n++] = script;
+	argv[n++] = "--fixture";
+	argv[n++] = fixture;
+	argv[n++] = "--token";
+	argv[n++] = token;
+	if (app_id) {
+		argv[n++] = "--app-id";
+		argv[n++] = app_id;
+	}
+	while (extra && *extra && n + 1 < FAKE_MAX_ARGS)
+		argv[n++] = *extra++;
+	if (extra && *extra) {
+		fprintf(stderr, "fake_github.py: more than %d arguments\n",
+			FAKE_MAX_ARGS - 1);
+		return -1;
+	}
+	argv[n] = NULL;
+
+	pb_http_opts_init(&o);
+	o.service = "fake_github.py";
+	o.max_retries = 0;
+	if (pb_http_client_new(&f->ctl, &o) != 0) {
+		fprintf(stderr, "fake_github.py client: %s\n", pb_err_last());
+		return -1;
+	}
+	if (pipe(out) || pipe(in)) {
+		fprintf(stderr, "fake_github.py: pipe: %s\n", strerror(errno));
+		goto out;
+	}
+	/* the fake's pipes stay out of every other child of the test, so
+	   its stdin closes when this program goes away */
+	fcntl(out[0], F_SETFD, FD_CLOEXEC);
+	fcntl(out[1], F_SETFD, FD_CLOEXEC);
+	fcntl(in[0], F_SETFD, FD_CLOEXEC);
+	fcntl(in[1], F_SETFD, FD_CLOEXEC);
+	f->pid = fork();
+	if (f->pid < 0) {
+		fprintf(stderr, "fake_github.py: fork: %s\n", strerror(errno));
+		f->pid = 0;
+		goto out;
+	}
+	if (f->pid == 0) {
+		/* dup2 clears FD_CLOEXEC on the copies */
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		execv(FAKE_PYTHON, (char *const *)argv);
+		_exit(127);
+	}
+	f->stdin_fd = in[1];
+	in[1] = -1;
+	close(out[1]);
+	out[1] = -1;
+	port = fake_read_port(out[0]);
+	if (!port) {
+		fprintf(stderr,
+			"fake_github.py did not print its port (it exited, "
+			"or took over %d s): see its output above\n",
+			FAKE_START_WAIT_MS / 1000);
+		goto out;
+	}
+	snprintf(f->base, sizeof(f->base), "http://127.0.0.1:%d", port);
+	rc = 0;
+out:
+	if (out[0] >= 0)
+		close(out[0]);
+	if (out[1] >= 0)
+		close(out[1]);
+	if (in[0] >= 0)
+		close(in[0]);
+	if (in[1] >= 0)
+		close(in[1]);
+	if (rc < 0)
+		pb_test_fake_github_stop(f);
+	return rc;
+}
+
+void pb_test_fake_github_stop(struct pb_test_fake_github *f)
+{
+	if (f->stdin_fd >= 0 && f->pid > 0)
+		close(f->stdin_fd);
+	f->stdin_fd = -1;
+	if (f->pid > 0) {
+		kill(f->pid, SIGTERM);
+		while (waitpid(f->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	f->pid = 0;
+	pb_http_client_free(f->ctl);
+	f->ctl = NULL;
+}
+
+json_t *pb_test_fake_github_ctl(struct pb_test_fake_github *f,
+				const char *method, const char *path,
+				const char *body)
+{
+	struct pb_http_response r = PB_HTTP_RESPONSE_INIT;
+	struct pb_http_request q = { method, NULL, NULL, NULL, body, 0 };
+	char url[256];
+	json_error_t je;
+	json_t *v;
+
+	if (!f->ctl)
+		fail_msg("fake_github.py %s %s: the fake is not running: "
+			 "call pb_test_fake_github_start() in the group setup",
+			 method, path);
+	snprintf(url, sizeof(url), "%s%s", f->base, path);
+	q.url = url;
+	if (pb_http_request(f->ctl, &r, &q) != 0) {
+		pb_http_response_release(&r);
+		fail_msg("fake_github.py %s %s: %s", method, path,
+			 pb_err_last());
+	}
+	v = json_loadb(r.body.ptr ? r.body.ptr : "", r.body.len, 0, &je);
+	pb_http_response_release(&r);
+	if (!v)
+		fail_msg("fake_github.py %s %s: answer is not JSON: %s", method,
+			 path, je.text);
+	return v;
+}
+
+void pb_test_fake_github_reset(struct pb_test_fake_github *f)
+{
+	json_decref(pb_test_fake_github_ctl(f, "POST", "/_reset", NULL));
+}
+
+json_t *pb_test_fake_github_requests(struct pb_test_fake_github *f)
+{
+	return pb_test_fake_github_ctl(f, "GET", "/_requests", NULL);
 }

@@ -3,8 +3,13 @@
 #define PRBOT_TESTUTIL_H
 
 #include <stddef.h>
+#include <sys/types.h>
+
+#include <jansson.h>
 
 #include "prbot/diag.h"
+
+struct pb_http_client;
 
 /*
  * Change into $PRBOT_TEST_DATA/SUBDIR, so that messages which name a path as
@@ -69,5 +74,46 @@ void pb_test_assert_diags_at(const struct pb_diags *d, const char *want,
 			     const char *file, int line);
 void pb_test_assert_file_text_at(const char *path, const char *want,
 				 const char *file, int line);
+
+/*
+ * tests/integration/fake_github.py run as a child of the test program. It
+ * reads its stdin only to stop when that closes, so a test that dies leaves
+ * no server behind.
+ */
+struct pb_test_fake_github {
+	pid_t pid;		    /* 0 when not running */
+	int stdin_fd;		    /* our end of its stdin */
+	char base[64];		    /* http://127.0.0.1:PORT */
+	struct pb_http_client *ctl; /* for control requests, no retries */
+};
+
+/*
+ * Start $PRBOT_SOURCE_DIR/tests/integration/fake_github.py with
+ * /usr/bin/python3 on fixture, accepting token and, when app_id is not
+ * NULL, App JWTs for app_id; extra is NULL or a NULL-terminated list of
+ * more arguments. Waits for the port it prints. For a group setup: 0, or
+ * -1 with the reason on stderr and nothing left running.
+ */
+int pb_test_fake_github_start(struct pb_test_fake_github *f,
+			      const char *fixture, const char *token,
+			      const char *app_id, const char *const *extra);
+
+/* Kill and reap the fake and free its client; a stopped fake is a no-op. */
+void pb_test_fake_github_stop(struct pb_test_fake_github *f);
+
+/*
+ * A control request (METHOD to /_reset, /_fail, /_requests...) with body
+ * NULL or JSON text; its JSON answer, which the caller decrefs. The test
+ * fails, naming the request, when it fails or the answer is not JSON.
+ */
+json_t *pb_test_fake_github_ctl(struct pb_test_fake_github *f,
+				const char *method, const char *path,
+				const char *body);
+
+/* Forget what the fake recorded and any failure rules: POST /_reset. */
+void pb_test_fake_github_reset(struct pb_test_fake_github *f);
+
+/* The requests the fake recorded since the reset (caller decrefs). */
+json_t *pb_test_fake_github_requests(struct pb_test_fake_github *f);
 
 #endif
