@@ -977,7 +977,7 @@ static void set_permission(struct conf_ctx *x, const char *name,
 			   const char *value)
 {
 	struct pb_conf_permission *v;
-	enum pb_perm level;
+	enum pb_perm level = PB_PERM_NONE;
 	const char *cmd = *name == '/' ? name + 1 : name;
 	size_t n = x->c->n_permissions;
 

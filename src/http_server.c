@@ -283,7 +283,7 @@ bad_port:
 int pb_http_server_check_listen(const char *listen)
 {
 	struct sockaddr_storage ss;
-	socklen_t sl;
+	socklen_t sl = 0;
 
 	return listen_parse(listen, &ss, &sl);
 }
@@ -1326,7 +1326,7 @@ static void refuse_full(struct pb_http_server *s, int fd)
 static void accept_ready(struct pb_http_server *s)
 {
 	struct sockaddr_storage ss;
-	socklen_t sl;
+	socklen_t sl = 0;
 	int fd;
 
 	for (;;) {
@@ -1621,7 +1621,7 @@ int pb_http_server_start(struct pb_http_server **out,
 {
 	struct pb_http_server *s;
 	struct sockaddr_storage ss;
-	socklen_t sl;
+	socklen_t sl = 0;
 	int rc;
 
 	*out = NULL;
