@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "prbot/err.h"
 #include "prbot/log.h"
@@ -238,6 +239,42 @@ static double now_sec(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/*
+ * WORKDIR/jobs/ID, or ID.2, ID.3, ... when an earlier attempt of the same job
+ * left its folder (a retry after the daemon died): each attempt starts from
+ * a fresh folder, and an orphaned child of the dead attempt never writes into
+ * the new one.
+ */
+static int job_dir_make(struct pb_run_ctx *ctx, const char *jobs)
+{
+	struct pb_buf dir = PB_BUF_INIT;
+	int n, rc;
+
+	for (n = 1; n <= 100; n++) {
+		pb_buf_reset(&dir);
+		rc = n == 1 ? pb_buf_printf(&dir, "%s/%s", jobs,
+					    ctx->req->job.id) :
+			      pb_buf_printf(&dir, "%s/%s.%d", jobs,
+					    ctx->req->job.id, n);
+		if (rc < 0)
+			return rc;
+		if (mkdir(dir.ptr, 0700) == 0) {
+			ctx->job_dir = pb_buf_detach(&dir);
+			return 0;
+		}
+		if (errno != EEXIST) {
+			rc = pb_err_set("cannot create job folder '%s': %s",
+					dir.ptr, strerror(errno));
+			pb_buf_release(&dir);
+			return rc;
+		}
+	}
+	rc = pb_err_set("job '%s' has 100 folders under '%s': remove old ones",
+			ctx->req->job.id, jobs);
+	pb_buf_release(&dir);
+	return rc;
+}
+
 static int job_dir_create(struct pb_run_ctx *ctx)
 {
 	const struct pb_config *cfg = ctx->req->cfg;
@@ -250,14 +287,17 @@ static int job_dir_create(struct pb_run_ctx *ctx)
 	if (!realpath(cfg->server.workdir, abs))
 		return pb_err_set("workdir '%s': %s", cfg->server.workdir,
 				  strerror(errno));
-	if (!(jobs = pb_path_join(abs, "jobs")) ||
-	    !(ctx->job_dir = pb_path_join(jobs, ctx->req->job.id)) ||
-	    !(ctx->log_path = pb_path_join(ctx->job_dir, "job.log"))) {
+	if (!(jobs = pb_path_join(abs, "jobs"))) {
 		rc = pb_err_set("out of memory");
 		goto out;
 	}
-	if ((rc = pb_mkdirs(ctx->job_dir, 0700)) < 0)
+	if ((rc = pb_mkdirs(jobs, 0700)) < 0 ||
+	    (rc = job_dir_make(ctx, jobs)) < 0)
 		goto out;
+	if (!(ctx->log_path = pb_path_join(ctx->job_dir, "job.log"))) {
+		rc = pb_err_set("out of memory");
+		goto out;
+	}
 	ctx->log_fd = open(ctx->log_path,
 			   O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (ctx->log_fd < 0)

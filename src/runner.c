@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -176,6 +177,7 @@ struct child_plan {
 	int n_lim;
 	int in_fd, out_fd, err_fd, status_fd;
 	sigset_t empty;
+	pid_t parent; /* to notice a parent that died before prctl */
 };
 
 static void child_fail(const struct child_plan *p, int step)
@@ -224,6 +226,10 @@ static void child_exec(const struct child_plan *p)
 	int sig, i;
 
 	if (setpgid(0, 0) < 0)
+		child_fail(p, STEP_SETUP);
+	/* the command dies with the thread that runs it (a killed daemon):
+	   its retry must not race with an orphan writing the same files */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != p->parent)
 		child_fail(p, STEP_SETUP);
 	/* ignored signals survive exec: give the child the defaults */
 	memset(&dfl, 0, sizeof(dfl));
@@ -848,6 +854,7 @@ static pid_t spawn(struct child_plan *plan)
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
+	plan->parent = getpid();
 	pid = fork();
 	if (pid == 0)
 		child_exec(plan);

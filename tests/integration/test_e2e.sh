@@ -1,0 +1,314 @@
+#!/bin/bash
+# test_e2e.sh: what a user of the bot sees, end to end: a /evaluate comment on
+# a PR of a fake GitHub gets an eyes reaction, pending then success statuses,
+# one report comment with the SHA, metrics, manifest and model MD5, a rocket;
+# redeliveries are no-ops, a read-only user is told what is needed, and a job
+# cut short by kill -9 is taken again after a restart and reported once
+. "$(dirname "$0")/lib.sh"
+
+PY=/usr/bin/python3
+IT=$PRBOT_SOURCE_DIR/tests/integration
+DATA=$PRBOT_SOURCE_DIR/tests/data/e2e
+HOOK="$PY $IT/webhook.py"
+export E2E_GH_TOKEN=e2e-token-0123456789
+export E2E_HOOK_SECRET=e2e-webhook-secret-123
+REPO=octo/ml
+DAEMON_PID=
+FAKE_PID=
+
+# the daemon and the fake go whatever happens, then $T is removed
+stop_all() {
+	if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
+		kill -KILL "$DAEMON_PID" 2>/dev/null || true
+		wait "$DAEMON_PID" 2>/dev/null || true
+	fi
+	exec 7>&- 2>/dev/null || true
+	if [ -n "$FAKE_PID" ] && kill -0 "$FAKE_PID" 2>/dev/null; then
+		kill -KILL "$FAKE_PID" 2>/dev/null || true
+		wait "$FAKE_PID" 2>/dev/null || true
+	fi
+}
+trap 'stop_all; cleanup' EXIT
+
+# ---- 1. set-up: the repository, the fake GitHub, the daemon ----
+
+# main (base) -> tune (PR 7's head); main -> slow (PR 9's head, sleeps 8 s)
+mkdir "$T/repo"
+cp "$DATA/prbot.yml" "$T/repo/.prbot.yml"
+cp "$DATA/train.py" "$T/repo/train.py"
+make_repo "$T/repo" "Tiny model"
+BASE=$(git -C "$T/repo" rev-parse HEAD)
+git -C "$T/repo" checkout -q -b tune
+echo "A tiny classifier." >"$T/repo/README.md"
+git -C "$T/repo" add -A
+git -C "$T/repo" commit -q -m "Tune the classifier"
+SHA=$(git -C "$T/repo" rev-parse HEAD)
+git -C "$T/repo" checkout -q -b slow main
+cp "$DATA/prbot-slow.yml" "$T/repo/.prbot.yml"
+git -C "$T/repo" commit -q -am "Train for longer"
+SLOW=$(git -C "$T/repo" rev-parse HEAD)
+git -C "$T/repo" checkout -q main
+
+# the model's MD5 as the report must show it: train once here
+mkdir "$T/ref"
+(cd "$T/ref" && $PY "$DATA/train.py")
+MD5=$(md5sum "$T/ref/model.pkl" | cut -d' ' -f1)
+
+sed -e "s|@SHA@|$SHA|g" -e "s|@SLOW@|$SLOW|g" -e "s|@BASE@|$BASE|g" \
+	-e "s|@CLONE@|$T/repo|g" "$DATA/fixture.json" >"$T/fixture.json"
+
+# the fake serves until its stdin (fd 7, a FIFO) closes
+mkfifo "$T/fake.in"
+$PY "$IT/fake_github.py" --fixture "$T/fixture.json" --token "$E2E_GH_TOKEN" \
+	--bot-login prbot --max-seconds 600 \
+	<"$T/fake.in" >"$T/fake.out" 2>"$T/fake.err" &
+FAKE_PID=$!
+exec 7>"$T/fake.in"
+FAKE_PORT=
+for _ in $(seq 1 100); do
+	FAKE_PORT=$(head -n1 "$T/fake.out" 2>/dev/null || true)
+	[ -n "$FAKE_PORT" ] && break
+	kill -0 "$FAKE_PID" 2>/dev/null || break
+	sleep 0.1
+done
+if [ -z "$FAKE_PORT" ]; then
+	fail "fake GitHub: prints its port within 10 s"
+	cat "$T/fake.err"
+	finish
+fi
+FAKE=http://127.0.0.1:$FAKE_PORT
+
+PORT=$($HOOK freeport)
+URL=http://127.0.0.1:$PORT
+write_conf "$T/bot.conf"
+sed -i "/^\[server\]/a listen = 127.0.0.1:$PORT\nworkers = 1" "$T/bot.conf"
+cat >>"$T/bot.conf" <<CONF
+[github]
+api_url = $FAKE
+token = env:E2E_GH_TOKEN
+webhook_secret = env:E2E_HOOK_SECRET
+bot_login = prbot
+CONF
+
+# start_daemon LOG: start prbot serve and wait (10 s at most) for /healthz
+start_daemon() {
+	"$PRBOT" serve -c "$T/bot.conf" 2>>"$T/$1" &
+	DAEMON_PID=$!
+	for _ in $(seq 1 100); do
+		curl -sf -o /dev/null "$URL/healthz" && return 0
+		kill -0 "$DAEMON_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	return 1
+}
+
+# sql QUERY: one value from the state store, read with Python's sqlite3
+sql() {
+	$PY -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); r=c.execute(sys.argv[2]).fetchone(); print(r[0] if r else "")' "$T/prbot.db" "$1"
+}
+
+# send NAME EVENT DELIVERY BODY: the daemon's answer in $T/NAME.ans
+send() {
+	local name=$1
+	shift
+	$HOOK send "$URL/webhooks/github" "$E2E_HOOK_SECRET" "$@" >"$T/$name.ans"
+}
+status_is() { # status_is NAME CODE
+	[ "$(cut -d' ' -f1 <"$T/$1.ans")" = "$2" ] || {
+		echo "  got: $(cat "$T/$1.ans")"
+		return 1
+	}
+}
+
+# q PYTHON-EXPR: evaluate EXPR over what the fake saw and holds, print it;
+# R = the recorded requests, S = the fake's state, and helpers:
+#   posts(suffix) / patches(suffix): bodies of POSTs / PATCHes to a path
+#   status_list(sha): [(state, context)] in order; created(pr): comment ids
+#   body(id): a comment's current body
+q() {
+	curl -sf "$FAKE/_requests" >"$T/req.json" || echo '[]' >"$T/req.json"
+	curl -sf "$FAKE/_state" >"$T/state.json" || echo '{}' >"$T/state.json"
+	$PY - "$T/req.json" "$T/state.json" "$1" <<'PYEOF'
+import json, sys
+R = json.load(open(sys.argv[1]))
+S = json.load(open(sys.argv[2]))
+def path(r):
+    return r["path"].split("?")[0]
+def posts(suffix):
+    return [r["json"] or {} for r in R
+            if r["method"] == "POST" and path(r).endswith(suffix)]
+def patches(suffix):
+    return [r["json"] or {} for r in R
+            if r["method"] == "PATCH" and path(r).endswith(suffix)]
+def status_list(sha):
+    return [(s.get("state"), s.get("context"))
+            for s in posts("/repos/octo/ml/statuses/" + sha)]
+def created(pr):
+    return [c["id"] for c in S.get("comments", {}).get("octo/ml#%d" % pr, [])
+            if c["user"]["login"] == "prbot"]
+def body(cid):
+    for items in S.get("comments", {}).values():
+        for c in items:
+            if c["id"] == cid:
+                return c["body"]
+    return ""
+def reactions(cid):
+    return [r.get("content") for r in posts(
+        "/repos/octo/ml/issues/comments/%d/reactions" % cid)]
+print(eval(sys.argv[3]))
+PYEOF
+}
+
+# wait_for SECONDS PYTHON-EXPR: poll the fake (every 0.5 s) until EXPR is True
+wait_for() {
+	local n=$(($1 * 2))
+	for _ in $(seq 1 "$n"); do
+		[ "$(q "$2")" = True ] && return 0
+		if [ -n "$DAEMON_PID" ] && ! kill -0 "$DAEMON_PID" 2>/dev/null; then
+			echo "  the daemon died"
+			return 1
+		fi
+		sleep 0.5
+	done
+	return 1
+}
+
+if ! start_daemon serve.log; then
+	fail "serve: /healthz answers within 10 s"
+	cat "$T/serve.log"
+	finish
+fi
+pass "serve: /healthz answers within 10 s"
+
+# ---- 2. /evaluate by a writer on PR 7 (comment 1001) ----
+
+$HOOK comment "$T/c1.json" --repo $REPO --pr 7 --comment-id 1001 \
+	--login alice --body '/evaluate'
+send eval issue_comment d-e2e-1 "$T/c1.json"
+check "/evaluate: 202" status_is eval 202
+check "/evaluate: a success status within 60 s" \
+	wait_for 60 "('success', 'prbot/evaluate') in status_list('$SHA')"
+check "/evaluate: eyes reaction on the comment" \
+	test "$(q "'eyes' in reactions(1001)")" = True
+check "/evaluate: pending then success on the head SHA, context prbot/evaluate" \
+	test "$(q "[s for s in status_list('$SHA') if s[1] == 'prbot/evaluate']")" = \
+	"[('pending', 'prbot/evaluate'), ('success', 'prbot/evaluate')]"
+check "/evaluate: no status on any other SHA" \
+	test "$(q "len(posts('/statuses/$SHA')) == len([r for r in R if '/statuses/' in r['path']])")" = True
+check "/evaluate: exactly one report comment on PR 7" \
+	test "$(q "len(created(7))")" -eq 1
+REPORT=$(q "created(7)[0] if created(7) else 0")
+check "/evaluate: the report comment was edited" \
+	test "$(q "len(patches('/issues/comments/$REPORT')) >= 1")" = True
+q "body($REPORT)" >"$T/report1.md"
+check "report: the full head SHA" grep -qF "$SHA" "$T/report1.md"
+check "report: the accuracy metric" grep -q "accuracy.*0\.95" "$T/report1.md"
+check "report: a Manifest section" grep -qF "### Manifest" "$T/report1.md"
+check "report: the model's MD5 ($MD5)" grep -qF "$MD5" "$T/report1.md"
+check "report: not a retry" sh -c "! grep -q 'Retry' '$T/report1.md'"
+check "/evaluate: rocket reaction on the comment" \
+	test "$(q "'rocket' in reactions(1001)")" = True
+check "/evaluate: the job succeeded in the state store" \
+	test "$(sql "select state from jobs where comment_id='1001' and command='evaluate'")" = succeeded
+
+# ---- 3. redeliveries ----
+
+NJOBS=$(sql "select count(*) from jobs")
+NREQ=$(q "len(R)")
+send dup issue_comment d-e2e-1 "$T/c1.json"
+check "same delivery again: 200" status_is dup 200
+send redo issue_comment d-e2e-1-bis "$T/c1.json"
+check "same comment, new delivery id: not 202" \
+	sh -c "! grep -q '^202' '$T/redo.ans'"
+sleep 2
+check "redeliveries: no new job" \
+	test "$(sql "select count(*) from jobs")" -eq "$NJOBS"
+check "redeliveries: no new comment, status or reaction" \
+	test "$(q "len([r for r in R[$NREQ:] if r['method'] in ('POST', 'PATCH')])")" -eq 0
+
+# ---- 4. a read-only commenter (bob, comment 1002) ----
+
+$HOOK comment "$T/c2.json" --repo $REPO --pr 7 --comment-id 1002 \
+	--login bob --body '/evaluate'
+send ro issue_comment d-e2e-2 "$T/c2.json"
+check "read-only /evaluate: 202" status_is ro 202
+check "read-only: a reply within 30 s" \
+	wait_for 30 "len(created(7)) == 2"
+REPLY=$(q "created(7)[-1] if len(created(7)) > 1 else 0")
+q "body($REPLY)" >"$T/reply.md"
+check "read-only: the reply names bob and the permission needed" \
+	grep -q "@bob.*write" "$T/reply.md"
+check "read-only: the reply says what bob has (read)" \
+	grep -qw "read" "$T/reply.md"
+check "read-only: no new status" \
+	test "$(q "len(posts('/statuses/$SHA'))")" -eq 2
+check "read-only: no eyes on bob's comment" \
+	test "$(q "'eyes' in reactions(1002)")" = False
+check "read-only: the job did not succeed" \
+	test "$(sql "select state from jobs where comment_id='1002' and command='evaluate'")" != succeeded
+
+# ---- 5. kill -9 while PR 9's training sleeps, then restart ----
+
+$HOOK comment "$T/c3.json" --repo $REPO --pr 9 --comment-id 1003 \
+	--login alice --body '/evaluate'
+send slow issue_comment d-e2e-3 "$T/c3.json"
+check "slow /evaluate: 202" status_is slow 202
+check "slow /evaluate: pending status and report comment within 30 s" \
+	wait_for 30 "('pending', 'prbot/evaluate') in status_list('$SLOW') and len(created(9)) == 1"
+check "slow /evaluate: the job is running" \
+	test "$(sql "select state from jobs where comment_id='1003'")" = running
+{
+	kill -KILL "$DAEMON_PID"
+	wait "$DAEMON_PID" || true
+} 2>/dev/null
+DAEMON_PID=
+check "slow /evaluate: no success before the kill" \
+	test "$(q "('success', 'prbot/evaluate') in status_list('$SLOW')")" = False
+if start_daemon serve2.log; then
+	pass "restart: /healthz answers within 10 s"
+else
+	fail "restart: /healthz answers within 10 s"
+fi
+check "restart: the job completes (success within 60 s)" \
+	wait_for 60 "('success', 'prbot/evaluate') in status_list('$SLOW')"
+check "restart: the job succeeded, on attempt 2" \
+	test "$(sql "select state||' '||attempts from jobs where comment_id='1003'")" = "succeeded 2"
+check "restart: exactly one report comment on PR 9" \
+	test "$(q "len(created(9))")" -eq 1
+check "restart: one comment POST for PR 9 (created once, then edited)" \
+	test "$(q "len(posts('/repos/octo/ml/issues/9/comments'))")" -eq 1
+SREPORT=$(q "created(9)[0] if created(9) else 0")
+q "body($SREPORT)" >"$T/report2.md"
+check "restart: the report says it is a retry" \
+	grep -qE "Retry|attempt 2" "$T/report2.md"
+check "restart: the report has the SHA and the model's MD5" \
+	sh -c "grep -qF '$SLOW' '$T/report2.md' && grep -qF '$MD5' '$T/report2.md'"
+check "restart: the last status is success" \
+	test "$(q "status_list('$SLOW')[-1]")" = "('success', 'prbot/evaluate')"
+check "restart: exactly one success status" \
+	test "$(q "status_list('$SLOW').count(('success', 'prbot/evaluate'))")" -eq 1
+
+# ---- 6. SIGTERM: exit 0 ----
+
+kill -TERM "$DAEMON_PID"
+rc=0
+for _ in $(seq 1 150); do
+	kill -0 "$DAEMON_PID" 2>/dev/null || break
+	sleep 0.1
+done
+if kill -0 "$DAEMON_PID" 2>/dev/null; then
+	fail "SIGTERM: exits within 15 s"
+else
+	wait "$DAEMON_PID" || rc=$?
+	DAEMON_PID=
+	check "SIGTERM: exit 0" test "$rc" -eq 0
+fi
+check "logs: no token, no webhook secret" \
+	sh -c "! grep -qF -e '$E2E_GH_TOKEN' -e '$E2E_HOOK_SECRET' '$T/serve.log' '$T/serve2.log'"
+if [ "$failures" -ne 0 ]; then
+	echo "--- serve.log"
+	cat "$T/serve.log"
+	echo "--- serve2.log"
+	cat "$T/serve2.log" 2>/dev/null || true
+fi
+finish
