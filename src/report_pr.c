@@ -119,6 +119,40 @@ static const char *check_mark(enum pb_stage_state s)
 	}
 }
 
+#define MARKER_HEAD "<!-- prbot:result command="
+
+int pb_pr_marker(struct pb_buf *b, const char *command, const char *job_id)
+{
+	return pb_buf_printf(b, MARKER_HEAD "%s job=%s -->\n", command, job_id);
+}
+
+int pb_pr_marker_parse(const char *body, const char *command, char *job,
+		       size_t job_size)
+{
+	size_t n = strlen(command), len;
+	const char *p = body, *end;
+
+	if (!p)
+		return 0;
+	p += strspn(p, " \t\r\n");
+	if (strncmp(p, MARKER_HEAD, sizeof(MARKER_HEAD) - 1))
+		return 0;
+	p += sizeof(MARKER_HEAD) - 1;
+	if (strncmp(p, command, n) || strncmp(p + n, " job=", 5))
+		return 0;
+	p += n + 5;
+	if (!(end = strstr(p, " -->")) || memchr(p, '\n', (size_t)(end - p)))
+		return 0;
+	if (job && job_size) {
+		len = (size_t)(end - p);
+		if (len >= job_size)
+			len = job_size - 1;
+		memcpy(job, p, len);
+		job[len] = '\0';
+	}
+	return 1;
+}
+
 int pb_pr_checklist(struct pb_buf *b, const char *command, const char *job_id,
 		    const char *sha, const char *note,
 		    const enum pb_stage_id *stages, size_t n,
@@ -127,10 +161,12 @@ int pb_pr_checklist(struct pb_buf *b, const char *command, const char *job_id,
 	size_t i;
 	int rc;
 
-	rc = pb_buf_printf(b,
-			   "## prbot %s: running\n\n- commit: `%s`\n"
-			   "- job: `%s`\n",
-			   command, sha ? sha : "?", job_id);
+	rc = pb_pr_marker(b, command, job_id);
+	if (rc == 0)
+		rc = pb_buf_printf(b,
+				   "## prbot %s: running\n\n- commit: `%s`\n"
+				   "- job: `%s`\n",
+				   command, sha ? sha : "?", job_id);
 	if (rc == 0 && note)
 		rc = pb_buf_printf(b, "- %s\n", note);
 	if (rc == 0)

@@ -638,11 +638,13 @@ static char *final_body(struct run *r, const json_t *report, const char *note,
 	memset(&base, 0, sizeof(base));
 	if (!md)
 		return NULL;
-	/* the title line first, then what the worker knows beyond the run */
+	/* the marker and title line first, then what the worker knows beyond
+	   the run */
 	{
 		const char *nl = strchr(md, '\n');
 		size_t n = nl ? (size_t)(nl - md) + 1 : strlen(md);
 
+		pb_pr_marker(&b, r->job.command, r->job.public_id);
 		pb_buf_add(&b, md, n);
 		if (note)
 			pb_buf_printf(&b, "\n> %s\n", note);
@@ -665,6 +667,76 @@ static char *final_body(struct run *r, const json_t *report, const char *note,
 		cut = pb_pr_comment_cut(red, PB_PR_COMMENT_MAX);
 	free(red);
 	return cut;
+}
+
+/* "prbot" and "prbot[bot]" are one account (token or App): 1 when login is. */
+static int is_bot_login(const char *login, const char *bot)
+{
+	size_t n = strlen(bot), m;
+
+	if (!login)
+		return 0;
+	m = strlen(login);
+	if (n > 5 && !strcmp(bot + n - 5, "[bot]"))
+		n -= 5;
+	if (m > 5 && !strcmp(login + m - 5, "[bot]"))
+		m -= 5;
+	return m == n && !strncmp(login, bot, n);
+}
+
+/*
+ * Minimize as outdated prbot's older results of this command on the PR, so
+ * the newest one is what a reader sees. GitHub's comment list does not say
+ * which are minimized already: minimizing one again is harmless. Failures
+ * are only logged: the new result is posted already.
+ */
+static void minimize_older(struct run *r)
+{
+	const struct pb_worker_env *env = r->env;
+	const char *bot = env->cfg && env->cfg->github.bot_login ?
+				  env->cfg->github.bot_login :
+				  "prbot";
+	struct pb_gh_comments l = { NULL, 0, 0 };
+	char job[PB_JOB_ID_MAX + 1]; /* a longer id, cut, differs from ours */
+	size_t i, n = 0;
+
+	if (!env->gh || !r->job.pr)
+		return;
+	if (pb_gh_comments_list(env->gh, &l, r->job.repo, (long)r->job.pr, 0) <
+	    0) {
+		pb_log_warnx("job %s: cannot list the comments to minimize "
+			     "older results: %s",
+			     r->job.public_id, pb_err_last());
+		return;
+	}
+	if (l.truncated)
+		pb_log_debug("job %s: %s#%lld has more comments than prbot "
+			     "reads: the oldest results stay as they are",
+			     r->job.public_id, r->job.repo,
+			     (long long)r->job.pr);
+	for (i = 0; i < l.n; i++) {
+		const struct pb_gh_comment *c = &l.v[i];
+
+		if (c->id == r->report_id || !c->node_id ||
+		    !is_bot_login(c->user_login, bot) ||
+		    !pb_pr_marker_parse(c->body, r->job.command, job,
+					sizeof(job)) ||
+		    !strcmp(job, r->job.public_id))
+			continue;
+		if (pb_gh_comment_minimize(env->gh, r->job.repo, c->node_id) <
+		    0) {
+			pb_log_warnx("job %s: cannot minimize the older result "
+				     "%lld: %s",
+				     r->job.public_id, c->id, pb_err_last());
+			continue;
+		}
+		n++;
+	}
+	if (n)
+		pb_log_info("job %s: %zu older /%s result(s) minimized as "
+			    "outdated",
+			    r->job.public_id, n, r->job.command);
+	pb_gh_comments_release(&l);
 }
 
 /* Record a successful evaluate as a baseline candidate. */
@@ -717,7 +789,7 @@ static int run_pipeline(struct run *r)
 	char *token = NULL, *body = NULL, *json = NULL, *cancelled_by = NULL;
 	const char *repo_url = clone_url(r);
 	enum pb_job_state final;
-	int rc, started = 0;
+	int rc, started = 0, posted = 0;
 	size_t i;
 
 	memset(&ctx, 0, sizeof(ctx));
@@ -815,13 +887,18 @@ static int run_pipeline(struct run *r)
 			    cancelled_by ? json_string(cancelled_by) :
 					   json_null());
 	body = final_body(r, report, note.ptr, cancelled_by);
-	if (body && env->gh && r->report_id &&
-	    pb_gh_comment_update(env->gh, NULL, r->job.repo, r->report_id,
-				 body) < 0)
-		pb_log_warnx("job %s: cannot post the report: %s",
-			     r->job.public_id, pb_err_last());
-	else if (body && env->gh && !r->report_id && r->job.pr)
-		post(r, body);
+	if (body && env->gh && r->report_id) {
+		if (pb_gh_comment_update(env->gh, NULL, r->job.repo,
+					 r->report_id, body) < 0)
+			pb_log_warnx("job %s: cannot post the report: %s",
+				     r->job.public_id, pb_err_last());
+		else
+			posted = 1;
+	} else if (body && env->gh && r->job.pr) {
+		posted = post(r, body) == 0;
+	}
+	if (posted)
+		minimize_older(r);
 	status_line(&line, &ctx, cancelled_by);
 	set_status(r,
 		   ctx.outcome == PB_OUTCOME_SUCCEEDED ? PB_GH_SUCCESS :
@@ -875,11 +952,36 @@ out:
 	return rc;
 }
 
+/*
+ * A job queued by a pull_request "labeled" event: take the label off the PR
+ * now the job is taken, so adding it again queues the command again. A label
+ * already gone (removed by hand, or by an earlier attempt) is fine.
+ */
+static void label_remove(struct run *r)
+{
+	const char *label =
+		json_string_value(json_object_get(r->reply, "label"));
+	int rc;
+
+	if (!label || !*label || !r->env->gh || !r->job.pr)
+		return;
+	rc = pb_gh_label_remove(r->env->gh, r->job.repo, (long)r->job.pr,
+				label);
+	if (rc == PB_ENOTFOUND)
+		pb_log_debug("job %s: label '%s' was already off %s#%lld",
+			     r->job.public_id, label, r->job.repo,
+			     (long long)r->job.pr);
+	else if (rc < 0)
+		pb_log_warnx("job %s: cannot remove the label '%s': %s",
+			     r->job.public_id, label, pb_err_last());
+}
+
 static int run_job(struct run *r)
 {
 	int rc;
 
 	r->comment_id = reply_id(r->reply, "comment_id");
+	label_remove(r);
 	if (!strcmp(r->job.command, "reply"))
 		return run_reply(r);
 	if (!(r->cmd = pb_command_find(r->job.command)))

@@ -209,25 +209,32 @@ static int test_teardown(void **state)
 
 /* ---- helpers ---- */
 
-/* Queue one command as the ingress would; its job id. */
-static int64_t enqueue(long pr, const char *command, const char *actor,
-		       const char *args)
+/*
+ * Queue one command as the ingress would; its job id. label: the job comes
+ * from a pull_request "labeled" event for that label (NULL: a comment).
+ */
+static int64_t enqueue_from(long pr, const char *command, const char *actor,
+			    const char *args, const char *label)
 {
 	struct pb_delivery d = { NULL, "github", "issue_comment", 0, NULL };
 	struct pb_job_new j;
 	struct pb_accept a;
-	char id[32], cid[32], reply[256];
+	char id[32], cid[32], reply[320], from[96] = "";
 	int64_t job;
 
 	memset(&j, 0, sizeof(j));
 	memset(&a, 0, sizeof(a));
 	snprintf(id, sizeof(id), "delivery-%d", ++W.n_deliveries);
 	snprintf(cid, sizeof(cid), "c-%d", W.n_deliveries);
+	if (label)
+		snprintf(from, sizeof(from),
+			 ", \"event\": \"pull_request\", \"label\": \"%s\"",
+			 label);
 	snprintf(reply, sizeof(reply),
 		 "{\"comments_path\": \"/repos/octo/ml/issues/%ld/comments\", "
 		 "\"comment_id\": " CMD_COMMENT ", \"node_id\": \"IC_x\", "
-		 "\"installation_id\": 0}",
-		 pr);
+		 "\"installation_id\": 0%s}",
+		 pr, from);
 	d.id = id;
 	d.received_at = (int64_t)time(NULL);
 	j.repo = "octo/ml";
@@ -243,6 +250,12 @@ static int64_t enqueue(long pr, const char *command, const char *actor,
 	job = a.ids[0];
 	pb_accept_release(&a);
 	return job;
+}
+
+static int64_t enqueue(long pr, const char *command, const char *actor,
+		       const char *args)
+{
+	return enqueue_from(pr, command, actor, args, NULL);
 }
 
 static void run_one(void)
@@ -670,6 +683,155 @@ static void test_retry_edits_the_first_attempts_comment(void **state)
 	free(w);
 }
 
+/* The status the fake answered the only request of method and path. */
+static long answered(const char *method, const char *path)
+{
+	json_t *all = pb_test_fake_github_requests(&W.fake), *r;
+	long status = -1;
+	size_t i;
+	int n = 0;
+
+	json_array_foreach(all, i, r)
+	{
+		if (strcmp(jstr(r, "method"), method) ||
+		    strcmp(jstr(r, "path"), path))
+			continue;
+		status = (long)json_integer_value(json_object_get(r, "status"));
+		n++;
+	}
+	json_decref(all);
+	if (n != 1)
+		fail_msg("%d requests '%s %s', want 1", n, method, path);
+	return status;
+}
+
+static void test_label_job_removes_its_label_once_taken(void **state)
+{
+	const char *del =
+		"DELETE /repos/octo/ml/issues/7/labels/run%20evaluate";
+	int64_t id = enqueue_from(7, "evaluate", "alice", NULL, "run evaluate");
+	json_t *st, *labels;
+	char *w;
+
+	(void)state;
+	run_one();
+	w = writes(NULL);
+	/* taken off first, before the acknowledgement and the run */
+	if (strncmp(w, del, strlen(del)) || w[strlen(del)] != '\n')
+		fail_msg("the first change is not '%s':\n%s", del, w);
+	st = ctl("GET", "/_state", NULL);
+	labels = json_object_get(json_object_get(st, "labels"), "octo/ml#7");
+	assert_int_equal(json_array_size(labels), 0);
+	assert_job(id, PB_JOB_SUCCEEDED, "succeeded");
+	json_decref(st);
+	free(w);
+}
+
+static void test_label_already_gone_does_not_fail_the_job(void **state)
+{
+	const char *path = "/repos/octo/ml/issues/7/labels/run%20evaluate";
+	int64_t id;
+
+	(void)state;
+	/* the first job takes the label off; the second finds it gone */
+	id = enqueue_from(7, "help", "alice", NULL, "run evaluate");
+	run_one();
+	assert_int_equal(answered("DELETE", path), 200);
+	json_decref(ctl("DELETE", "/_requests", NULL));
+	id = enqueue_from(7, "help", "alice", NULL, "run evaluate");
+	run_one();
+	assert_int_equal(answered("DELETE", path), 404);
+	assert_job(id, PB_JOB_SUCCEEDED, NULL);
+}
+
+/* The bot's comment on #9 opening with job's marker: its node id. */
+static char *result_node(json_t *st, int64_t job)
+{
+	json_t *items = json_object_get(json_object_get(st, "comments"),
+					"octo/ml#9"),
+	       *c;
+	struct pb_buf marker = PB_BUF_INIT;
+	struct pb_job j;
+	char *node = NULL;
+	size_t i;
+
+	memset(&j, 0, sizeof(j));
+	assert_int_equal(pb_state_job_get(W.st, job, &j), 0);
+	pb_buf_printf(&marker,
+		      "<!-- prbot:result command=evaluate job=%s -->\n",
+		      j.public_id);
+	json_array_foreach(items, i, c)
+	{
+		const char *body = jstr(c, "body");
+
+		if (!strncmp(body, marker.ptr, marker.len) && !node)
+			node = strdup(jstr(c, "node_id"));
+	}
+	if (!node)
+		fail_msg("no comment on #9 opens with '%s'", marker.ptr);
+	pb_buf_release(&marker);
+	pb_job_release(&j);
+	return node;
+}
+
+/*
+ * Runs last: the comments it adds to the fixture stay for later resets and
+ * would shift the ids the tests above expect.
+ */
+static void test_new_result_minimizes_only_prbots_older_one(void **state)
+{
+	int64_t first, second;
+	json_t *st, *min, *all, *r, *gql = NULL;
+	char *node;
+	size_t i;
+
+	(void)state;
+	/* the marker pasted by someone else, and prbot's result of another
+	   command: neither is an older /evaluate result */
+	json_decref(ctl("POST", "/_fixture",
+			"{\"comments\": {\"octo/ml#9\": ["
+			"{\"body\": \"<!-- prbot:result command=evaluate "
+			"job=j-1 -->\\ncopied\", \"user\": {\"login\": "
+			"\"mallory\", \"type\": \"User\"}},"
+			"{\"body\": \"<!-- prbot:result command=status "
+			"job=j-1 -->\\nother\", \"user\": {\"login\": "
+			"\"prbot[bot]\", \"type\": \"Bot\"}}]}}"));
+	first = enqueue(9, "evaluate", "alice", NULL);
+	run_one();
+	assert_job(first, PB_JOB_SUCCEEDED, "succeeded");
+	st = ctl("GET", "/_state", NULL);
+	assert_int_equal(json_array_size(json_object_get(st, "minimized")), 0);
+	node = result_node(st, first);
+	json_decref(st);
+
+	json_decref(ctl("DELETE", "/_requests", NULL));
+	second = enqueue(9, "evaluate", "alice", NULL);
+	run_one();
+	assert_job(second, PB_JOB_SUCCEEDED, "succeeded");
+	st = ctl("GET", "/_state", NULL);
+	min = json_object_get(st, "minimized");
+	assert_int_equal(json_array_size(min), 1);
+	assert_string_equal(jstr(json_array_get(min, 0), "node_id"), node);
+	assert_string_equal(jstr(json_array_get(min, 0), "classifier"),
+			    "OUTDATED");
+	/* the one GraphQL request names the first result's node */
+	all = pb_test_fake_github_requests(&W.fake);
+	json_array_foreach(all, i, r)
+	{
+		if (strcmp(jstr(r, "path"), "/graphql"))
+			continue;
+		assert_null(gql);
+		gql = json_object_get(r, "json");
+	}
+	assert_non_null(gql);
+	assert_contains(jstr(gql, "query"), "classifier: OUTDATED");
+	assert_string_equal(jstr(json_object_get(gql, "variables"), "id"),
+			    node);
+	json_decref(all);
+	json_decref(st);
+	free(node);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -687,6 +849,9 @@ int main(void)
 		T(test_cancel_stops_the_prs_running_job),
 		T(test_reply_job_posts_its_message),
 		T(test_retry_edits_the_first_attempts_comment),
+		T(test_label_job_removes_its_label_once_taken),
+		T(test_label_already_gone_does_not_fail_the_job),
+		T(test_new_result_minimizes_only_prbots_older_one),
 #undef T
 	};
 

@@ -37,7 +37,24 @@ enum pb_perm pb_pr_command_level(const struct pb_command *cmd,
 				 const struct pb_config *cfg);
 
 /*
- * The report comment while the run goes on: a title naming the command,
+ * The invisible first line of every report comment prbot posts for a
+ * pipeline command: "<!-- prbot:result command=COMMAND job=JOB_ID -->\n".
+ * It is how the worker finds its own older results of a command on a PR to
+ * minimize them (with the comment's author: anyone can paste the text).
+ */
+int pb_pr_marker(struct pb_buf *b, const char *command, const char *job_id);
+
+/*
+ * 1 when body opens (after blank space) with the marker of command, else 0.
+ * The marker's job id is copied into job (job_size > 0: cut to fit, always
+ * terminated) when job is not NULL.
+ */
+int pb_pr_marker_parse(const char *body, const char *command, char *job,
+		       size_t job_size);
+
+/*
+ * The report comment while the run goes on: the marker (pb_pr_marker()), a
+ * title naming the command,
  * the job and the full SHA, then one checklist line per stage of stages
  * with its state and, once it ended, its duration. recs (indexed by stage
  * id) may be NULL: every stage pending. note (or NULL) is a line shown
