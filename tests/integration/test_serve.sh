@@ -1,6 +1,7 @@
 #!/bin/bash
 # test_serve.sh: prbot serve answers webhooks, health and metrics, stores
-# jobs once, refuses bad deliveries, and stops cleanly on SIGTERM
+# jobs once, refuses bad deliveries and a full queue while it keeps serving,
+# listens on IPv6, and stops cleanly on SIGTERM
 . "$(dirname "$0")/lib.sh"
 
 PY=/usr/bin/python3
@@ -31,9 +32,10 @@ bot_login = prbot
 run-evaluate = /evaluate
 CONF
 
-# sql QUERY: one value from the state store, read with Python's sqlite3
+# sql QUERY: one value from the state store $DB, read with Python's sqlite3
+DB=$T/prbot.db
 sql() {
-	$PY -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); r=c.execute(sys.argv[2]).fetchone(); print(r[0] if r else "")' "$T/prbot.db" "$1"
+	$PY -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); r=c.execute(sys.argv[2]).fetchone(); print(r[0] if r else "")' "$DB" "$1"
 }
 
 # send NAME EVENT DELIVERY BODY [--unsigned|--bad-sig]: $T/NAME.ans
@@ -49,6 +51,45 @@ status_is() { # status_is NAME CODE
 	}
 }
 body_has() { grep -qF -- "$2" "$T/$1.ans"; }
+healthz_ok() { # healthz_ok URL: 200 "ok" (curl -g: [::1] is no glob)
+	[ "$(curl -gs -w ' %{http_code}' "$1/healthz")" = "ok
+ 200" ]
+}
+
+# start_daemon CONF LOG URL: serve --workers 0 in the background, wait up
+# to 10 s for /healthz; 1 (the daemon killed, its log shown) when it never
+# answered
+start_daemon() {
+	"$PRBOT" serve -c "$1" --workers 0 2>"$2" &
+	DAEMON_PID=$!
+	for _ in $(seq 1 100); do
+		curl -gsf -o /dev/null "$3/healthz" && return 0
+		kill -0 "$DAEMON_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	stop_daemon
+	DAEMON_PID=
+	cat "$2"
+	return 1
+}
+
+# term_daemon WHAT: SIGTERM, then it must exit 0 within 10 s
+term_daemon() {
+	local rc=0
+	kill -TERM "$DAEMON_PID"
+	for _ in $(seq 1 100); do
+		kill -0 "$DAEMON_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$DAEMON_PID" 2>/dev/null; then
+		fail "$1: SIGTERM: exits within 10 s"
+		stop_daemon
+	else
+		wait "$DAEMON_PID" || rc=$?
+		check "$1: SIGTERM: exit 0" test "$rc" -eq 0
+	fi
+	DAEMON_PID=
+}
 
 # 1. no webhook secret: refused before anything starts
 rc=0
@@ -60,25 +101,12 @@ check "no webhook secret: nothing listens" \
 	sh -c "! curl -s -o /dev/null $URL/healthz"
 
 # 2. start it, accept-only (no worker runs a job, no GitHub needed)
-"$PRBOT" serve -c "$T/bot.conf" --workers 0 2>"$T/serve.log" &
-DAEMON_PID=$!
 up=0
-for _ in $(seq 1 100); do
-	if curl -sf -o /dev/null "$URL/healthz"; then
-		up=1
-		break
-	fi
-	kill -0 "$DAEMON_PID" 2>/dev/null || break
-	sleep 0.1
-done
+start_daemon "$T/bot.conf" "$T/serve.log" "$URL" && up=1
 check "serve: /healthz answers within 10 s" test "$up" -eq 1
-if [ "$up" -ne 1 ]; then
-	cat "$T/serve.log"
-	finish
-fi
+[ "$up" -eq 1 ] || finish
 check "serve: logs the library versions" grep -q "libwebsockets" "$T/serve.log"
-check "healthz: 200 ok" test "$(curl -s -w ' %{http_code}' "$URL/healthz")" = "ok
- 200"
+check "healthz: 200 ok" healthz_ok "$URL"
 
 # 3. ping, signatures, malformed JSON
 printf '{"zen":"Keep it logically awesome.","hook_id":1}' >"$T/ping.json"
@@ -106,6 +134,7 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json
 	--data-binary @"$T/big.json" "$URL/webhooks/github" || true)
 check "26 MiB body: 413" test "$code" = 413
 rm -f "$T/big.json"
+check "after the 401s, 400 and 413: /healthz still 200 ok" healthz_ok "$URL"
 
 # 5. /evaluate on a PR: 202 and one queued job with the comment id
 send eval issue_comment d-eval-1 "$T/c1.json"
@@ -190,22 +219,69 @@ check "log: one line per delivery with its id" grep -q 'delivery d-eval-1: ' "$T
 check "log: no secret" sh -c "! grep -qF '$SECRET' '$T/serve.log'"
 
 # 11. SIGTERM: exits 0 soon, the queued job stays queued
-kill -TERM "$DAEMON_PID"
-rc=0
-for _ in $(seq 1 100); do
-	kill -0 "$DAEMON_PID" 2>/dev/null || break
-	sleep 0.1
-done
-if kill -0 "$DAEMON_PID" 2>/dev/null; then
-	fail "SIGTERM: exits within 10 s"
-else
-	wait "$DAEMON_PID" || rc=$?
-	DAEMON_PID=
-	check "SIGTERM: exit 0" test "$rc" -eq 0
-fi
+term_daemon "serve"
 check "SIGTERM: the /evaluate job is still queued" \
 	test "$(sql "select state from jobs where comment_id='1001'")" = queued
 check "SIGTERM: nothing listens any more" \
 	sh -c "! curl -s -o /dev/null $URL/healthz"
 [ "$failures" -eq 0 ] || cat "$T/serve.log"
+
+# 12. queue full: with queue_max = 2 and no worker, a third /evaluate is
+# refused with 503 and nothing of it is stored (state.h: "nothing is
+# stored"), and the daemon goes on serving
+PORT=$($HOOK freeport)
+URL=http://127.0.0.1:$PORT
+DB=$T/full.db
+sed -e "s|^listen = .*|listen = 127.0.0.1:$PORT|" -e "s|^state = .*|state = $DB|" \
+	-e '/^\[server\]/a queue_max = 2' "$T/bot.conf" >"$T/full.conf"
+up=0
+start_daemon "$T/full.conf" "$T/full.log" "$URL" && up=1
+check "queue_max = 2: /healthz answers within 10 s" test "$up" -eq 1
+if [ "$up" -eq 1 ]; then
+	for i in 1 2 3; do
+		$HOOK comment "$T/f$i.json" --pr $((20 + i)) \
+			--comment-id $((2000 + i)) --body /evaluate
+		send full$i issue_comment d-full-$i "$T/f$i.json"
+	done
+	check "queue full: first /evaluate 202" status_is full1 202
+	check "queue full: second /evaluate 202" status_is full2 202
+	check "queue full: third /evaluate 503" status_is full3 503
+	check "queue full: the answer says the queue is full" \
+		body_has full3 "queue full"
+	check "queue full: two jobs stored, none for the third comment" \
+		test "$(sql "select count(*)||' '||sum(comment_id='2003') from jobs")" = "2 0"
+	check "queue full: the third delivery is not recorded" \
+		test "$(sql "select count(*) from deliveries where delivery_id='d-full-3'")" -eq 0
+	check "queue full: the first two deliveries are recorded" \
+		test "$(sql "select count(*) from deliveries where delivery_id in ('d-full-1','d-full-2')")" -eq 2
+	check "queue full: /healthz still 200 ok" healthz_ok "$URL"
+	curl -s "$URL/metrics" >"$T/full-metrics.txt"
+	check "queue full: metrics count one 503" \
+		grep -qx 'prbot_webhooks_total{code="503"} 1' "$T/full-metrics.txt"
+	check "queue full: metrics queue depth 2" \
+		grep -qx 'prbot_queue_depth 2' "$T/full-metrics.txt"
+	term_daemon "queue_max = 2"
+fi
+[ "$failures" -eq 0 ] || cat "$T/full.log"
+
+# 13. IPv6: listen = [::1]:PORT, when the machine has ::1
+if $PY -c "import socket; s=socket.socket(socket.AF_INET6); s.bind(('::1',0))" 2>/dev/null; then
+	PORT=$($PY -c "import socket; s=socket.socket(socket.AF_INET6); s.bind(('::1',0)); print(s.getsockname()[1])")
+	URL="http://[::1]:$PORT"
+	DB=$T/v6.db
+	sed -e "s|^listen = .*|listen = [::1]:$PORT|" -e "s|^state = .*|state = $DB|" \
+		"$T/bot.conf" >"$T/v6.conf"
+	up=0
+	start_daemon "$T/v6.conf" "$T/v6.log" "$URL" && up=1
+	check "listen = [::1]:$PORT: /healthz answers within 10 s" test "$up" -eq 1
+	if [ "$up" -eq 1 ]; then
+		check "IPv6: /healthz 200 ok over $URL" healthz_ok "$URL"
+		send ping6 ping d-ping6 "$T/ping.json"
+		check "IPv6: signed ping 200" status_is ping6 200
+		term_daemon "IPv6"
+	fi
+	[ "$failures" -eq 0 ] || cat "$T/v6.log"
+else
+	echo "skip - IPv6: ::1 cannot be bound on this machine, [::1] not tested"
+fi
 finish
