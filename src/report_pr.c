@@ -226,6 +226,21 @@ int pb_pr_baseline(struct pb_buf *b, const json_t *metrics,
 	return rc;
 }
 
+int pb_pr_baseline_failed(struct pb_buf *b, const char *ref, const char *why)
+{
+	const char *nl = strchr(why, '\n');
+	int n = nl ? (int)(nl - why) : (int)strlen(why);
+
+	/* the reason is one line: the baseline's job log has the rest */
+	while (n > 0 &&
+	       (why[n - 1] == '.' || why[n - 1] == ' ' || why[n - 1] == '\r'))
+		n--;
+	return pb_buf_printf(b,
+			     "\n### Baseline\n\n> The baseline `%s` could not "
+			     "be evaluated: %.*s.\n",
+			     ref, n, why);
+}
+
 int pb_pr_help(struct pb_buf *b, const struct pb_config *cfg)
 {
 	size_t i;

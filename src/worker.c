@@ -531,21 +531,18 @@ struct live {
 	const char *note;
 };
 
-/* Edit the report comment when a stage ends (one edit per stage). */
-static void on_stage(const struct pb_run_ctx *ctx, enum pb_stage_id id,
-		     void *arg)
+/* Edit the report comment to show the checklist of recs (may be NULL). */
+static void checklist_edit(struct run *r, const char *note,
+			   const enum pb_stage_id *stages, size_t n,
+			   const struct pb_stage_record *recs)
 {
-	struct live *l = arg;
-	struct run *r = l->r;
 	struct pb_buf b = PB_BUF_INIT;
 	char *text;
 
-	if (ctx->stages[id].state == PB_STAGE_RUNNING || !r->report_id ||
-	    !r->env->gh)
+	if (!r->report_id || !r->env->gh)
 		return;
-	if (pb_pr_checklist(&b, r->job.command, r->job.public_id, r->sha,
-			    l->note, l->req->stages, l->req->n_stages,
-			    ctx->stages) < 0)
+	if (pb_pr_checklist(&b, r->job.command, r->job.public_id, r->sha, note,
+			    stages, n, recs) < 0)
 		return;
 	text = pb_redact_str(r->env->redact, b.ptr);
 	if (text && pb_gh_comment_update(r->env->gh, NULL, r->job.repo,
@@ -554,6 +551,18 @@ static void on_stage(const struct pb_run_ctx *ctx, enum pb_stage_id id,
 			     r->job.public_id, pb_err_last());
 	free(text);
 	pb_buf_release(&b);
+}
+
+/* Edit the report comment when a stage ends (one edit per stage). */
+static void on_stage(const struct pb_run_ctx *ctx, enum pb_stage_id id,
+		     void *arg)
+{
+	struct live *l = arg;
+
+	if (ctx->stages[id].state == PB_STAGE_RUNNING)
+		return;
+	checklist_edit(l->r, l->note, l->req->stages, l->req->n_stages,
+		       ctx->stages);
 }
 
 /* Create the report comment, or reuse the one an earlier attempt made. */
@@ -625,9 +634,21 @@ static void status_line(struct pb_buf *b, const struct pb_run_ctx *ctx,
 	}
 }
 
+/*
+ * The baseline of a pipeline job: baseline=REF of /evaluate (ref), looked up
+ * in the store or evaluated on demand; without it, the PR's base branch.
+ */
+struct baseline {
+	const char *ref; /* baseline=REF (borrowed from the args), or NULL */
+	struct pb_evaluation eval; /* owned when have */
+	int have;
+	int ran;     /* this job evaluated ref: it had no stored evaluation */
+	char *error; /* owned or NULL: why ref could not be evaluated */
+};
+
 /* The final comment: the report's Markdown with retry/cancel/baseline. */
 static char *final_body(struct run *r, const json_t *report, const char *note,
-			const char *cancelled_by)
+			const char *cancelled_by, const struct baseline *bl)
 {
 	const struct pb_worker_env *env = r->env;
 	struct pb_evaluation base;
@@ -653,8 +674,15 @@ static char *final_body(struct run *r, const json_t *report, const char *note,
 				      cancelled_by);
 		pb_buf_puts(&b, md + n);
 	}
-	if (base_ref && pb_state_evaluation_latest(env->state, r->job.repo,
-						   base_ref, &base) == 0) {
+	if (bl->ref) {
+		if (bl->have)
+			pb_pr_baseline(&b, json_object_get(report, "metrics"),
+				       &bl->eval);
+		else if (bl->error)
+			pb_pr_baseline_failed(&b, bl->ref, bl->error);
+	} else if (base_ref &&
+		   pb_state_evaluation_latest(env->state, r->job.repo, base_ref,
+					      &base) == 0) {
 		pb_pr_baseline(&b, json_object_get(report, "metrics"), &base);
 		pb_evaluation_release(&base);
 	}
@@ -739,27 +767,37 @@ static void minimize_older(struct run *r)
 	pb_gh_comments_release(&l);
 }
 
-/* Record a successful evaluate as a baseline candidate. */
-static void record_evaluation(struct run *r, const json_t *report)
+/*
+ * Record a successful evaluation of ref at sha (each NULL: the report's) as
+ * a baseline candidate. Returns 0 or the store's error (logged).
+ */
+static int record_evaluation(struct run *r, const json_t *report,
+			     const char *ref, const char *sha)
 {
 	struct pb_evaluation e;
 	char *metrics = json_dumps(json_object_get(report, "metrics"),
 				   JSON_COMPACT | JSON_SORT_KEYS);
-	const char *ref = json_string_value(json_object_get(report, "ref"));
+	const char *rref = json_string_value(json_object_get(report, "ref"));
+	int rc = 0;
 
 	memset(&e, 0, sizeof(e));
 	e.repo = r->job.repo;
-	e.ref = r->job.ref ? r->job.ref : ref ? ref : "";
-	e.sha = r->sha ? r->sha :
-			 json_string_value(json_object_get(report, "sha"));
+	e.ref = ref ? ref : rref ? rref : "";
+	e.sha = sha ? sha : json_string_value(json_object_get(report, "sha"));
 	e.job_id = r->job.id;
 	e.metrics = metrics ? metrics : "{}";
 	e.passed = 1;
 	e.created_at = (int64_t)time(NULL);
-	if (e.sha && pb_state_evaluation_add(r->env->state, &e, NULL) < 0)
+	if (!e.sha)
+		rc = pb_err_set("the run of '%s' has no commit to record",
+				e.ref);
+	else
+		rc = pb_state_evaluation_add(r->env->state, &e, NULL);
+	if (rc < 0)
 		pb_log_warnx("job %s: cannot record the evaluation: %s",
 			     r->job.public_id, pb_err_last());
 	free(metrics);
+	return rc;
 }
 
 static const char *clone_url(struct run *r)
@@ -773,6 +811,165 @@ static const char *clone_url(struct run *r)
 	return NULL;
 }
 
+/* The value of key=VALUE among the job's args (a JSON array), or NULL. */
+static const char *job_arg(const json_t *args, const char *key)
+{
+	char *words[16];
+	struct pb_invocation inv = { NULL, words, 0 };
+	const char *w;
+	size_t i;
+
+	for (i = 0; i < json_array_size(args) && inv.n_args < 16; i++)
+		if ((w = json_string_value(json_array_get(args, i))))
+			words[inv.n_args++] = (char *)w;
+	w = pb_invocation_get(&inv, key);
+	return w && *w ? w : NULL;
+}
+
+/*
+ * Where the baseline ref lives: the PR's own repository, not the fork a PR
+ * may come from (its branches need not match the base repository's).
+ */
+static const char *baseline_url(struct run *r, const char *pr_url,
+				struct pb_buf *own)
+{
+	const struct pb_conf_repo *rc = repo_conf(r->env->cfg, r->job.repo);
+
+	if (!r->have_pr || !r->pr.from_fork)
+		return pr_url;
+	if (rc && rc->clone_url)
+		return rc->clone_url;
+	if (pb_buf_printf(own, "https://github.com/%s.git", r->job.repo) < 0)
+		return NULL;
+	return own->ptr;
+}
+
+static void baseline_fail(struct baseline *bl, const char *why)
+{
+	free(bl->error);
+	bl->error = strdup(why && *why ? why : "unknown error");
+}
+
+/*
+ * Evaluate bl->ref on demand in its own job folder (ID-baseline): checkout,
+ * setup, train and evaluate only, so no artifact is published. When it
+ * passes its metrics are stored for (repo, ref, sha) and become bl->eval;
+ * otherwise bl->error says why. The PR's own run is over: own holds its
+ * stages for the checklist shown meanwhile.
+ */
+static void baseline_run(struct run *r, struct baseline *bl,
+			 const struct pb_config *cfg, const char *url,
+			 atomic_int *cancel, const struct pb_run_request *own,
+			 const struct pb_run_ctx *own_ctx, const char *note)
+{
+	static const enum pb_stage_id stages[] = {
+		PB_STAGE_CHECKOUT,
+		PB_STAGE_SETUP,
+		PB_STAGE_TRAIN,
+		PB_STAGE_EVALUATE,
+	};
+	struct pb_buf id = PB_BUF_INIT, line = PB_BUF_INIT;
+	struct pb_run_request req;
+	struct pb_run_ctx ctx;
+	json_t *report = NULL;
+	int rc;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.log_fd = -1;
+	if (pb_buf_printf(&id, "%s-baseline", r->job.public_id) < 0 ||
+	    pb_buf_printf(&line,
+			  "%s%sEvaluating the baseline `%s` (no stored "
+			  "evaluation of it) to compare with.",
+			  note ? note : "", note ? " " : "", bl->ref) < 0) {
+		baseline_fail(bl, "out of memory");
+		goto out;
+	}
+	pb_log_info("job %s: no stored evaluation of %s@%s: evaluating it "
+		    "as %s",
+		    r->job.public_id, r->job.repo, bl->ref, id.ptr);
+	checklist_edit(r, line.ptr, own->stages, own->n_stages,
+		       own_ctx->stages);
+
+	memset(&req, 0, sizeof(req));
+	req.cfg = cfg;
+	req.redact = r->env->redact;
+	req.job = own->job;
+	req.job.id = id.ptr;
+	req.repo = url;
+	req.ref = bl->ref;
+	req.stages = stages;
+	req.n_stages = sizeof(stages) / sizeof(stages[0]);
+	req.cancel = cancel;
+	if ((rc = pb_pipeline_run(&ctx, &req)) < 0) {
+		baseline_fail(bl, pb_err_last());
+		goto out;
+	}
+	if (ctx.outcome != PB_OUTCOME_SUCCEEDED) {
+		baseline_fail(bl, ctx.error ? ctx.error :
+				  ctx.outcome == PB_OUTCOME_CANCELLED ?
+					      "cancelled" :
+					      "its run failed");
+		goto out;
+	}
+	if (!(report = pb_report_json(&ctx))) {
+		baseline_fail(bl, "out of memory");
+		goto out;
+	}
+	if (record_evaluation(r, report, bl->ref, NULL) < 0 ||
+	    pb_state_evaluation_latest(r->env->state, r->job.repo, bl->ref,
+				       &bl->eval) < 0) {
+		baseline_fail(bl, pb_err_last());
+		goto out;
+	}
+	bl->have = 1;
+	bl->ran = 1;
+out:
+	if (bl->error)
+		pb_log_warnx("job %s: the baseline %s could not be evaluated: "
+			     "%s",
+			     r->job.public_id, bl->ref, bl->error);
+	json_decref(report);
+	pb_run_ctx_release(&ctx);
+	pb_buf_release(&id);
+	pb_buf_release(&line);
+}
+
+/*
+ * The baseline=REF of the job: its latest passing evaluation in the store,
+ * else (when the PR's run has metrics to compare and was not stopped) an
+ * evaluation of REF now.
+ */
+static void baseline_resolve(struct run *r, struct baseline *bl,
+			     const struct pb_config *cfg, const char *pr_url,
+			     atomic_int *cancel,
+			     const struct pb_run_request *own,
+			     const struct pb_run_ctx *own_ctx, const char *note)
+{
+	struct pb_buf own_url = PB_BUF_INIT;
+	const char *url;
+	int rc;
+
+	rc = pb_state_evaluation_latest(r->env->state, r->job.repo, bl->ref,
+					&bl->eval);
+	if (rc == 0) {
+		bl->have = 1;
+		pb_log_info("job %s: baseline %s@%.12s from the store",
+			    r->job.public_id, bl->ref, bl->eval.sha);
+		return;
+	}
+	if (rc != PB_ENOTFOUND) {
+		baseline_fail(bl, pb_err_last());
+		return;
+	}
+	if (!own_ctx->metrics.n || atomic_load(cancel))
+		return;
+	if (!(url = baseline_url(r, pr_url, &own_url)))
+		baseline_fail(bl, "out of memory");
+	else
+		baseline_run(r, bl, cfg, url, cancel, own, own_ctx, note);
+	pb_buf_release(&own_url);
+}
+
 static int run_pipeline(struct run *r)
 {
 	const struct pb_worker_env *env = r->env;
@@ -784,8 +981,9 @@ static int run_pipeline(struct run *r)
 	struct beat h;
 	struct live l;
 	struct pb_job now;
+	struct baseline bl;
 	pthread_t tid;
-	json_t *report = NULL;
+	json_t *report = NULL, *args = NULL;
 	char *token = NULL, *body = NULL, *json = NULL, *cancelled_by = NULL;
 	const char *repo_url = clone_url(r);
 	enum pb_job_state final;
@@ -795,6 +993,9 @@ static int run_pipeline(struct run *r)
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.log_fd = -1;
 	memset(&now, 0, sizeof(now));
+	memset(&bl, 0, sizeof(bl));
+	args = json_loads(r->job.args ? r->job.args : "[]", 0, NULL);
+	bl.ref = job_arg(args, "baseline");
 	if (!repo_url) {
 		if (pb_buf_printf(&url, "https://github.com/%s.git",
 				  r->job.repo) < 0)
@@ -848,6 +1049,10 @@ static int run_pipeline(struct run *r)
 	}
 	started = 1;
 	rc = pb_pipeline_run(&ctx, &req);
+	/* under the same heartbeat: the lease and a cancel cover both runs */
+	if (rc == 0 && bl.ref)
+		baseline_resolve(r, &bl, &cfg, repo_url, &h.cancel, &req, &ctx,
+				 note.ptr);
 	pthread_mutex_lock(&h.mu);
 	h.done = 1;
 	pthread_cond_signal(&h.cv);
@@ -886,7 +1091,13 @@ static int run_pipeline(struct run *r)
 	json_object_set_new(report, "cancelled_by",
 			    cancelled_by ? json_string(cancelled_by) :
 					   json_null());
-	body = final_body(r, report, note.ptr, cancelled_by);
+	if (bl.ref)
+		json_object_set_new(
+			report, "baseline",
+			json_pack("{s:s,s:s?,s:b,s:s?}", "ref", bl.ref, "sha",
+				  bl.have ? bl.eval.sha : NULL, "evaluated",
+				  bl.ran, "error", bl.error));
+	body = final_body(r, report, note.ptr, cancelled_by, &bl);
 	if (body && env->gh && r->report_id) {
 		if (pb_gh_comment_update(env->gh, NULL, r->job.repo,
 					 r->report_id, body) < 0)
@@ -908,7 +1119,7 @@ static int run_pipeline(struct run *r)
 	react(r, ctx.outcome == PB_OUTCOME_SUCCEEDED ? "rocket" : "confused");
 	if (ctx.outcome == PB_OUTCOME_SUCCEEDED &&
 	    !strcmp(r->job.command, "evaluate"))
-		record_evaluation(r, report);
+		record_evaluation(r, report, r->job.ref, r->sha);
 
 	json = json_dumps(report, JSON_COMPACT | JSON_REAL_PRECISION(15));
 	{
@@ -942,6 +1153,10 @@ out:
 	pthread_mutex_destroy(&h.mu);
 	pb_run_ctx_release(&ctx);
 	pb_job_release(&now);
+	if (bl.have)
+		pb_evaluation_release(&bl.eval);
+	free(bl.error);
+	json_decref(args);
 	json_decref(report);
 	free(json);
 	free(body);

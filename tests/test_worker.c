@@ -386,6 +386,21 @@ static void test_cut_never_splits_a_character(void **state)
 	pb_buf_release(&b);
 }
 
+static void test_baseline_failure_is_one_line(void **state)
+{
+	struct pb_buf b = PB_BUF_INIT;
+
+	(void)state;
+	assert_int_equal(pb_pr_baseline_failed(&b, "main",
+					       "train: exit status 1.\n"
+					       "Traceback (most recent call)"),
+			 0);
+	assert_string_equal(b.ptr, "\n### Baseline\n\n> The baseline `main` "
+				   "could not be evaluated: train: exit "
+				   "status 1.\n");
+	pb_buf_release(&b);
+}
+
 /* ---- runs ---- */
 
 static void test_empty_queue_takes_nothing(void **state)
@@ -744,6 +759,153 @@ static void test_label_already_gone_does_not_fail_the_job(void **state)
 	assert_job(id, PB_JOB_SUCCEEDED, NULL);
 }
 
+/* ---- baseline=REF ---- */
+
+/* A branch of the test repository whose model scores lower; its SHA. */
+static char *make_branch(const char *name)
+{
+	char path[PATH_MAX];
+	char *sha;
+
+	if (sh("cd %s/repo && git checkout -q -b %s && printf '%%s\\n' "
+	       "'printf model > model.pkl' \"printf '{\\\"accuracy\\\": "
+	       "0.8, \\\"loss\\\": 0.3}' > metrics.json\" > train.sh && "
+	       "git -c user.name=t -c user.email=t@x.invalid commit -qam "
+	       "'Older model' && git rev-parse HEAD > ../%s.sha && git "
+	       "checkout -q main",
+	       W.dir, name, name))
+		fail_msg("cannot make branch '%s'", name);
+	snprintf(path, sizeof(path), "%s/%s.sha", W.dir, name);
+	sha = pb_test_read_file(path, NULL);
+	assert_non_null(sha);
+	sha[strcspn(sha, "\n")] = '\0';
+	assert_int_equal(strlen(sha), 40);
+	return sha;
+}
+
+/* The last body posted or edited that contains needle, or NULL. */
+static const char *last_body_with(json_t *bodies, const char *needle)
+{
+	const char *found = NULL, *b;
+	json_t *o;
+	size_t i;
+
+	json_array_foreach(bodies, i, o)
+	{
+		b = jstr(o, "body");
+		if (b && strstr(b, needle))
+			found = b;
+	}
+	return found;
+}
+
+/* The job's folder of its baseline run: 1 when it exists (and its log). */
+static int baseline_folder(int64_t id, char **log)
+{
+	char path[PATH_MAX];
+	struct pb_job j;
+
+	memset(&j, 0, sizeof(j));
+	assert_int_equal(pb_state_job_get(W.st, id, &j), 0);
+	snprintf(path, sizeof(path), "%s/work/jobs/%s-baseline/job.log", W.dir,
+		 j.public_id);
+	pb_job_release(&j);
+	if (access(path, F_OK))
+		return 0;
+	if (log)
+		*log = pb_test_read_file(path, NULL);
+	return 1;
+}
+
+static void test_baseline_ref_is_evaluated_once_then_reused(void **state)
+{
+	char *sha = make_branch("old-model"), *w, *log = NULL;
+	struct pb_evaluation e;
+	struct pb_buf head = PB_BUF_INIT;
+	json_t *bodies;
+	const char *final;
+	int64_t id;
+
+	(void)state;
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(pb_state_evaluation_latest(W.st, "octo/ml",
+						    "old-model", &e),
+			 PB_ENOTFOUND);
+	id = enqueue(7, "evaluate", "alice", "[\"baseline=old-model\"]");
+	run_one();
+	w = writes(&bodies);
+	/* the checklist said so while the baseline ran */
+	assert_non_null(last_body_with(
+		bodies, "Evaluating the baseline `old-model` (no stored "
+			"evaluation of it)"));
+	final = last_body_with(bodies, "## prbot evaluate: succeeded");
+	assert_non_null(final);
+	pb_buf_printf(&head, "`old-model` at `%.12s`", sha);
+	assert_contains(final, head.ptr);
+	assert_contains(final, "| accuracy | 0.8 | 0.93 | +0.13 |");
+	assert_contains(final, "| loss | 0.3 | 0.2 | -0.1 |");
+	assert_job(id, PB_JOB_SUCCEEDED, "\"evaluated\":true");
+	/* its own folder, a checkout of the branch's commit, no upload */
+	assert_true(baseline_folder(id, &log));
+	assert_contains(log, sha);
+	if (strstr(log, "upload"))
+		fail_msg("the baseline run uploaded:\n%s", log);
+	/* stored under the branch's name and commit */
+	assert_int_equal(pb_state_evaluation_latest(W.st, "octo/ml",
+						    "old-model", &e),
+			 0);
+	assert_string_equal(e.sha, sha);
+	assert_contains(e.metrics, "\"accuracy\":0.8");
+	pb_evaluation_release(&e);
+	json_decref(bodies);
+	free(w);
+
+	/* a second /evaluate baseline=old-model uses the stored one */
+	json_decref(ctl("DELETE", "/_requests", NULL));
+	id = enqueue(7, "evaluate", "alice", "[\"baseline=old-model\"]");
+	run_one();
+	w = writes(&bodies);
+	assert_null(last_body_with(bodies, "Evaluating the baseline"));
+	final = last_body_with(bodies, "## prbot evaluate: succeeded");
+	assert_non_null(final);
+	assert_contains(final, head.ptr);
+	assert_contains(final, "| accuracy | 0.8 | 0.93 | +0.13 |");
+	assert_job(id, PB_JOB_SUCCEEDED, "\"evaluated\":false");
+	assert_false(baseline_folder(id, NULL));
+	json_decref(bodies);
+	pb_buf_release(&head);
+	free(log);
+	free(sha);
+	free(w);
+}
+
+static void test_baseline_ref_that_fails_is_reported_job_succeeds(void **state)
+{
+	struct pb_evaluation e;
+	int64_t id =
+		enqueue(7, "evaluate", "alice", "[\"baseline=no-such-ref\"]");
+	json_t *bodies;
+	const char *final;
+	char *w;
+
+	(void)state;
+	run_one();
+	w = writes(&bodies);
+	final = last_body_with(bodies, "## prbot evaluate: succeeded");
+	assert_non_null(final);
+	assert_contains(final, "> The baseline `no-such-ref` could not be "
+			       "evaluated: checkout: ref 'no-such-ref' not "
+			       "found in");
+	assert_job(id, PB_JOB_SUCCEEDED, "\"error\":");
+	assert_true(baseline_folder(id, NULL));
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(pb_state_evaluation_latest(W.st, "octo/ml",
+						    "no-such-ref", &e),
+			 PB_ENOTFOUND);
+	json_decref(bodies);
+	free(w);
+}
+
 /* The bot's comment on #9 opening with job's marker: its node id. */
 static char *result_node(json_t *st, int64_t job)
 {
@@ -839,6 +1001,7 @@ int main(void)
 			test_cut_keeps_a_comment_at_the_limit_unchanged),
 		cmocka_unit_test(test_cut_one_over_keeps_head_and_manifest),
 		cmocka_unit_test(test_cut_never_splits_a_character),
+		cmocka_unit_test(test_baseline_failure_is_one_line),
 #define T(f) cmocka_unit_test_setup_teardown(f, test_setup, test_teardown)
 		T(test_empty_queue_takes_nothing),
 		T(test_evaluate_acks_reports_once_and_sets_statuses),
@@ -851,6 +1014,8 @@ int main(void)
 		T(test_retry_edits_the_first_attempts_comment),
 		T(test_label_job_removes_its_label_once_taken),
 		T(test_label_already_gone_does_not_fail_the_job),
+		T(test_baseline_ref_is_evaluated_once_then_reused),
+		T(test_baseline_ref_that_fails_is_reported_job_succeeds),
 		T(test_new_result_minimizes_only_prbots_older_one),
 #undef T
 	};

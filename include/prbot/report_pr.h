@@ -74,6 +74,13 @@ int pb_pr_checklist(struct pb_buf *b, const char *command, const char *job_id,
 int pb_pr_baseline(struct pb_buf *b, const json_t *metrics,
 		   const struct pb_evaluation *base);
 
+/*
+ * The "### Baseline" section when baseline=REF had no stored evaluation and
+ * evaluating it failed: one quoted line naming ref and why (its first line,
+ * without a final period).
+ */
+int pb_pr_baseline_failed(struct pb_buf *b, const char *ref, const char *why);
+
 /* /help: every command of the table with usage, summary and level. */
 int pb_pr_help(struct pb_buf *b, const struct pb_config *cfg);
 
