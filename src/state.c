@@ -93,7 +93,28 @@ static const char MIGRATION_1[] =
 	" created_at INTEGER NOT NULL,"
 	" PRIMARY KEY (repo, environment));";
 
-static const char *const migrations[] = { MIGRATION_1 };
+/*
+ * 2: the number of queued jobs kept by triggers in the same transactions,
+ * so the queue bound checked on every accepted delivery costs one row read
+ * instead of a scan that grew with the queue.
+ */
+#define MIGRATION_2                                                              \
+	"CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);" \
+	"INSERT INTO counters SELECT 'queued', count(*) FROM jobs"               \
+	" WHERE state = 'queued';"                                               \
+	"CREATE TRIGGER jobs_queued_insert AFTER INSERT ON jobs"                 \
+	" WHEN NEW.state = 'queued' BEGIN"                                       \
+	" UPDATE counters SET value = value + 1 WHERE name = 'queued'; END;"     \
+	"CREATE TRIGGER jobs_queued_delete AFTER DELETE ON jobs"                 \
+	" WHEN OLD.state = 'queued' BEGIN"                                       \
+	" UPDATE counters SET value = value - 1 WHERE name = 'queued'; END;"     \
+	"CREATE TRIGGER jobs_queued_update AFTER UPDATE OF state ON jobs"        \
+	" WHEN (OLD.state = 'queued') != (NEW.state = 'queued') BEGIN"           \
+	" UPDATE counters SET value = value +"                                   \
+	"  CASE NEW.state WHEN 'queued' THEN 1 ELSE -1 END"                      \
+	" WHERE name = 'queued'; END;"
+
+static const char *const migrations[] = { MIGRATION_1, MIGRATION_2 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
 		       PB_STATE_SCHEMA_VERSION,

@@ -33,7 +33,7 @@ static const char SQL_CANCEL[] =
 	" superseded_by = COALESCE(NULLIF(?4, 0), superseded_by)"
 	" WHERE id = ?1 AND state IN ('queued', 'running')";
 static const char SQL_COUNT_QUEUED[] =
-	"SELECT count(*) FROM jobs WHERE state = 'queued'";
+	"SELECT value FROM counters WHERE name = 'queued'";
 static const char SQL_JOB_REPO[] = "SELECT repo, state FROM jobs WHERE id = ?1";
 static const char SQL_LIVE_OF_PR[] =
 	"SELECT id FROM jobs WHERE repo = ?1 AND pr = ?2"

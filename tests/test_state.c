@@ -312,28 +312,30 @@ static void test_failed_migration_keeps_the_previous_version(void **state)
 {
 	static const char *const bad[] = {
 		"not run: version 1 is there already",
+		"not run: version 2 is there already",
 		"CREATE TABLE extra (a); INSERT INTO nosuch VALUES (1);",
 	};
 	static const char *const good[] = {
+		"not run",
 		"not run",
 		"CREATE TABLE extra (a);",
 	};
 	struct fixture *f = *state;
 
 	open_ok(f);
-	assert_int_equal(pb_db_migrate(f->st, bad, 2), PB_ERROR);
-	assert_msg("state store '%s': cannot migrate to schema version 2: no "
+	assert_int_equal(pb_db_migrate(f->st, bad, 3), PB_ERROR);
+	assert_msg("state store '%s': cannot migrate to schema version 3: no "
 		   "such table: nosuch",
 		   f->path);
-	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 1);
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 2);
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_schema "
 					  "WHERE name = 'extra'"),
 			 0);
 
-	assert_int_equal(pb_db_migrate(f->st, good, 2), 0);
-	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 2);
+	assert_int_equal(pb_db_migrate(f->st, good, 3), 0);
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 3);
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM extra"), 0);
-	/* and this prbot, which knows only version 1, now refuses it */
+	/* and this prbot, which knows only version 2, now refuses it */
 	pb_state_close(f->st);
 	f->st = NULL;
 	assert_int_equal(pb_state_open(&f->st, f->path), PB_EINVAL);
@@ -533,6 +535,36 @@ static void test_queue_bound_refuses_with_nothing_stored(void **state)
 }
 
 /* ---- claiming ---- */
+
+/* The queued-jobs counter (migration 2's triggers) follows every change. */
+static void test_queued_counter_follows_the_jobs_table(void **state)
+{
+	static const char count_sql[] =
+		"SELECT count(*) FROM jobs WHERE state = 'queued'";
+	static const char counter_sql[] =
+		"SELECT value FROM counters WHERE name = 'queued'";
+	struct fixture *f = *state;
+	struct pb_job_new a = job_new(7, "help", NULL, 0);
+	struct pb_job_new b = job_new(8, "help", NULL, 0);
+	struct pb_job_new c = job_new(9, "help", NULL, 0);
+	struct pb_job_list l;
+	int64_t queued;
+
+	open_ok(f);
+	enqueue(f->st, "d-1", &a);
+	enqueue(f->st, "d-2", &b);
+	enqueue(f->st, "d-3", &c);
+	assert_int_equal(raw_int(f->path, counter_sql), 3);
+	claim(f->st, "w1", NOW); /* queued -> running */
+	assert_int_equal(raw_int(f->path, counter_sql), 2);
+	assert_int_equal(pb_state_requeue(f->st, PB_REQUEUE_ALL, NOW, &l), 0);
+	pb_job_list_release(&l); /* running -> queued */
+	assert_int_equal(raw_int(f->path, counter_sql), 3);
+	assert_int_equal(raw_int(f->path, counter_sql),
+			 raw_int(f->path, count_sql));
+	assert_int_equal(pb_state_count_queued(f->st, &queued), 0);
+	assert_int_equal(queued, 3);
+}
 
 static void test_claim_takes_the_oldest_queued_job_with_a_lease(void **state)
 {
@@ -1502,6 +1534,7 @@ int main(void)
 		T(test_delivery_without_jobs_is_recorded_for_dedupe),
 		T(test_accept_refuses_a_job_without_an_actor),
 		T(test_queue_bound_refuses_with_nothing_stored),
+		T(test_queued_counter_follows_the_jobs_table),
 		T(test_claim_takes_the_oldest_queued_job_with_a_lease),
 		T(test_claim_never_gives_a_job_twice_across_threads),
 		T(test_claim_never_gives_a_job_twice_across_handles),
