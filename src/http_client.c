@@ -594,7 +594,12 @@ static int fail(const struct call *k, int code, const struct pb_buf *what)
 	     pb_redact_buf(own, &m) < 0))
 		goto oom;
 	pb_redactor_free(own);
-	pb_log_warnx("%s", m.ptr);
+	/* a 404 is an answer the caller expects and handles (a label already
+	   gone, a deleted PR): the caller logs it if it matters */
+	if (code == PB_ENOTFOUND)
+		pb_log_debug("%s", m.ptr);
+	else
+		pb_log_warnx("%s", m.ptr);
 	pb_err_setc(code, "%s", m.ptr);
 	pb_buf_release(&m);
 	return code;
