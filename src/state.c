@@ -114,7 +114,18 @@ static const char MIGRATION_1[] =
 	"  CASE NEW.state WHEN 'queued' THEN 1 ELSE -1 END"                      \
 	" WHERE name = 'queued'; END;"
 
-static const char *const migrations[] = { MIGRATION_1, MIGRATION_2 };
+/*
+ * 3: indexes on the child columns of foreign keys. Without one on
+ * jobs(delivery_id), recording a delivery (the parent of its deferred jobs)
+ * made SQLite scan every job to settle the deferred constraint.
+ */
+#define MIGRATION_3                                               \
+	"CREATE INDEX jobs_delivery ON jobs(delivery_id);"        \
+	"CREATE INDEX jobs_superseded_by ON jobs(superseded_by);" \
+	"CREATE INDEX evaluations_job ON evaluations(job_id);"
+
+static const char *const migrations[] = { MIGRATION_1, MIGRATION_2,
+					  MIGRATION_3 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
 		       PB_STATE_SCHEMA_VERSION,

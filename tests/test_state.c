@@ -313,9 +313,11 @@ static void test_failed_migration_keeps_the_previous_version(void **state)
 	static const char *const bad[] = {
 		"not run: version 1 is there already",
 		"not run: version 2 is there already",
+		"not run: version 3 is there already",
 		"CREATE TABLE extra (a); INSERT INTO nosuch VALUES (1);",
 	};
 	static const char *const good[] = {
+		"not run",
 		"not run",
 		"not run",
 		"CREATE TABLE extra (a);",
@@ -323,19 +325,19 @@ static void test_failed_migration_keeps_the_previous_version(void **state)
 	struct fixture *f = *state;
 
 	open_ok(f);
-	assert_int_equal(pb_db_migrate(f->st, bad, 3), PB_ERROR);
-	assert_msg("state store '%s': cannot migrate to schema version 3: no "
+	assert_int_equal(pb_db_migrate(f->st, bad, 4), PB_ERROR);
+	assert_msg("state store '%s': cannot migrate to schema version 4: no "
 		   "such table: nosuch",
 		   f->path);
-	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 2);
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 3);
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_schema "
 					  "WHERE name = 'extra'"),
 			 0);
 
-	assert_int_equal(pb_db_migrate(f->st, good, 3), 0);
-	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 3);
+	assert_int_equal(pb_db_migrate(f->st, good, 4), 0);
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 4);
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM extra"), 0);
-	/* and this prbot, which knows only version 2, now refuses it */
+	/* and this prbot, which knows only version 3, now refuses it */
 	pb_state_close(f->st);
 	f->st = NULL;
 	assert_int_equal(pb_state_open(&f->st, f->path), PB_EINVAL);

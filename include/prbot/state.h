@@ -44,7 +44,7 @@ struct pb_state;
 #define PB_STATE_BUSY_MS	5000 /* wait for another process's lock */
 #define PB_STATE_QUEUE_MAX	1000 /* default bound on queued jobs */
 #define PB_STATE_MAX_ATTEMPTS	3    /* default starts before a job fails */
-#define PB_STATE_SCHEMA_VERSION 2    /* the migrations this prbot knows */
+#define PB_STATE_SCHEMA_VERSION 3    /* the migrations this prbot knows */
 
 /*
  * Open (creating the folders and the file, mode 0600, when missing) and
