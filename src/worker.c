@@ -1196,18 +1196,22 @@ static int run_job(struct run *r)
 	int rc;
 
 	r->comment_id = reply_id(r->reply, "comment_id");
-	label_remove(r);
-	if (!strcmp(r->job.command, "reply"))
+	if (!strcmp(r->job.command, "reply")) {
+		label_remove(r);
 		return run_reply(r);
+	}
 	if (!(r->cmd = pb_command_find(r->job.command)))
 		return fail_with(r, "unknown command", NULL);
+	/* first of all: the comment was received (the issue asks for eyes
+	   as soon as the job is queued); a refusal still follows below */
+	react(r, "eyes");
+	label_remove(r);
 	if (r->job.pr && r->env->gh && (rc = read_pr(r)) != 0)
 		return rc > 0 ? 0 : rc;
 	if (!r->sha)
 		r->sha = r->job.head_sha;
 	if ((rc = authorize(r)) != 1)
 		return rc < 0 ? rc : 0;
-	react(r, "eyes");
 	if (r->cmd->handler)
 		return run_immediate(r);
 	if (!r->cmd->n_stages)

@@ -242,8 +242,8 @@ check "read-only: the reply says what bob has (read)" \
 	grep -qw "read" "$T/reply.md"
 check "read-only: no new status" \
 	test "$(q "len(posts('/statuses/$SHA'))")" -eq 2
-check "read-only: no eyes on bob's comment" \
-	test "$(q "'eyes' in reactions(1002)")" = False
+check "read-only: eyes on bob's comment (received), then the refusal" \
+	test "$(q "'eyes' in reactions(1002)")" = True
 check "read-only: the job did not succeed" \
 	test "$(sql "select state from jobs where comment_id='1002' and command='evaluate'")" != succeeded
 
