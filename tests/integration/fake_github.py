@@ -65,11 +65,16 @@ import argparse
 import base64
 import http.server
 import json
+import os
 import re
 import sys
 import threading
 import time
 from urllib.parse import parse_qs, unquote, urlsplit
+
+# serverutil.py sits next to this script, which runs from other folders
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import serverutil  # noqa: E402
 
 REACTIONS = {"+1", "-1", "laugh", "confused", "heart", "hooray", "rocket",
              "eyes"}
@@ -462,9 +467,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.handle_any("DELETE")
 
 
-class Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-
+class Server(serverutil.Server):
     def handle_error(self, request, client_address):
         """A client hanging up (on a hang, or over its cap) is expected;
         anything else is one line, not a traceback."""
@@ -479,26 +482,14 @@ def main():
     ap.add_argument("--token", default="test-token")
     ap.add_argument("--app-id", default="12345")
     ap.add_argument("--bot-login", default="prbot[bot]")
-    ap.add_argument("--max-seconds", type=float, default=300)
+    serverutil.add_max_seconds(ap)
     args = ap.parse_args()
     Handler.fake = Fake(args.token, args.app_id, args.bot_login)
     if args.fixture:
         with open(args.fixture, encoding="utf-8") as f:
             Handler.fake.merge(json.load(f))
     server = Server(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    print(server.server_address[1], flush=True)
-
-    stop = threading.Event()
-
-    def watch_stdin():
-        while sys.stdin.buffer.read(4096):
-            pass
-        stop.set()
-
-    threading.Thread(target=watch_stdin, daemon=True).start()
-    stop.wait(args.max_seconds)
-    server.shutdown()
+    serverutil.serve(server, args.max_seconds)
 
 
 if __name__ == "__main__":

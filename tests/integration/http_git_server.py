@@ -15,7 +15,10 @@ import os
 import ssl
 import subprocess
 import sys
-import threading
+
+# serverutil.py sits next to this script, which runs from other folders
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import serverutil  # noqa: E402
 
 
 def read_body(handler):
@@ -104,9 +107,7 @@ class GitHandler(http.server.BaseHTTPRequestHandler):
         self.run_backend("POST")
 
 
-class GitServer(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-
+class GitServer(serverutil.Server):
     def handle_error(self, request, client_address):
         """One line, not a traceback: a client refusing our certificate is
         something the tests provoke on purpose."""
@@ -118,7 +119,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--root", required=True)
     ap.add_argument("--token")
-    ap.add_argument("--max-seconds", type=float, default=300)
+    serverutil.add_max_seconds(ap)
     ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
     args = ap.parse_args()
     GitHandler.root = os.path.abspath(args.root)
@@ -131,19 +132,7 @@ def main():
         # so a client that stalls or refuses the certificate blocks no other
         server.socket = ctx.wrap_socket(server.socket, server_side=True,
                                         do_handshake_on_connect=False)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    print(server.server_address[1], flush=True)
-
-    stop = threading.Event()
-
-    def watch_stdin():
-        while sys.stdin.buffer.read(4096):
-            pass
-        stop.set()
-
-    threading.Thread(target=watch_stdin, daemon=True).start()
-    stop.wait(args.max_seconds)
-    server.shutdown()
+    serverutil.serve(server, args.max_seconds)
 
 
 if __name__ == "__main__":

@@ -6,29 +6,23 @@
 # cut short by kill -9 is taken again after a restart and reported once
 . "$(dirname "$0")/lib.sh"
 
-PY=/usr/bin/python3
 IT=$PRBOT_SOURCE_DIR/tests/integration
 DATA=$PRBOT_SOURCE_DIR/tests/data/e2e
-HOOK="$PY $IT/webhook.py"
 export E2E_GH_TOKEN=e2e-token-0123456789
 export E2E_HOOK_SECRET=e2e-webhook-secret-123
+SECRET=$E2E_HOOK_SECRET
 REPO=octo/ml
-DAEMON_PID=
 FAKE_PID=
 
-# the daemon and the fake go whatever happens, then $T is removed
-stop_all() {
-	if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
-		kill -KILL "$DAEMON_PID" 2>/dev/null || true
-		wait "$DAEMON_PID" 2>/dev/null || true
-	fi
+# the fake goes whatever happens (after the daemon), then lib.sh's cleanup
+stop_fake() {
 	exec 7>&- 2>/dev/null || true
 	if [ -n "$FAKE_PID" ] && kill -0 "$FAKE_PID" 2>/dev/null; then
 		kill -KILL "$FAKE_PID" 2>/dev/null || true
 		wait "$FAKE_PID" 2>/dev/null || true
 	fi
 }
-trap 'stop_all; cleanup' EXIT
+trap 'stop_daemon; stop_fake; cleanup' EXIT
 
 # ---- 1. set-up: the repository, the fake GitHub, the daemon ----
 
@@ -78,7 +72,7 @@ if [ -z "$FAKE_PORT" ]; then
 fi
 FAKE=http://127.0.0.1:$FAKE_PORT
 
-PORT=$($HOOK freeport)
+PORT=$(freeport)
 URL=http://127.0.0.1:$PORT
 write_conf "$T/bot.conf"
 sed -i "/^\[server\]/a listen = 127.0.0.1:$PORT\nworkers = 1" "$T/bot.conf"
@@ -89,36 +83,6 @@ token = env:E2E_GH_TOKEN
 webhook_secret = env:E2E_HOOK_SECRET
 bot_login = prbot
 CONF
-
-# start_daemon LOG: start prbot serve and wait (10 s at most) for /healthz
-start_daemon() {
-	"$PRBOT" serve -c "$T/bot.conf" 2>>"$T/$1" &
-	DAEMON_PID=$!
-	for _ in $(seq 1 100); do
-		curl -sf -o /dev/null "$URL/healthz" && return 0
-		kill -0 "$DAEMON_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	return 1
-}
-
-# sql QUERY: one value from the state store, read with Python's sqlite3
-sql() {
-	$PY -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); r=c.execute(sys.argv[2]).fetchone(); print(r[0] if r else "")' "$T/prbot.db" "$1"
-}
-
-# send NAME EVENT DELIVERY BODY: the daemon's answer in $T/NAME.ans
-send() {
-	local name=$1
-	shift
-	$HOOK send "$URL/webhooks/github" "$E2E_HOOK_SECRET" "$@" >"$T/$name.ans"
-}
-status_is() { # status_is NAME CODE
-	[ "$(cut -d' ' -f1 <"$T/$1.ans")" = "$2" ] || {
-		echo "  got: $(cat "$T/$1.ans")"
-		return 1
-	}
-}
 
 # q PYTHON-EXPR: evaluate EXPR over what the fake saw and holds, print it;
 # R = the recorded requests, S = the fake's state, and helpers:
@@ -173,9 +137,8 @@ wait_for() {
 	return 1
 }
 
-if ! start_daemon serve.log; then
+if ! start_daemon "$T/bot.conf" "$T/serve.log"; then
 	fail "serve: /healthz answers within 10 s"
-	cat "$T/serve.log"
 	finish
 fi
 pass "serve: /healthz answers within 10 s"
@@ -257,14 +220,10 @@ check "slow /evaluate: pending status and report comment within 30 s" \
 	wait_for 30 "('pending', 'prbot/evaluate') in status_list('$SLOW') and len(created(9)) == 1"
 check "slow /evaluate: the job is running" \
 	test "$(sql "select state from jobs where comment_id='1003'")" = running
-{
-	kill -KILL "$DAEMON_PID"
-	wait "$DAEMON_PID" || true
-} 2>/dev/null
-DAEMON_PID=
+stop_daemon
 check "slow /evaluate: no success before the kill" \
 	test "$(q "('success', 'prbot/evaluate') in status_list('$SLOW')")" = False
-if start_daemon serve2.log; then
+if start_daemon "$T/bot.conf" "$T/serve2.log"; then
 	pass "restart: /healthz answers within 10 s"
 else
 	fail "restart: /healthz answers within 10 s"
@@ -290,19 +249,7 @@ check "restart: exactly one success status" \
 
 # ---- 6. SIGTERM: exit 0 ----
 
-kill -TERM "$DAEMON_PID"
-rc=0
-for _ in $(seq 1 150); do
-	kill -0 "$DAEMON_PID" 2>/dev/null || break
-	sleep 0.1
-done
-if kill -0 "$DAEMON_PID" 2>/dev/null; then
-	fail "SIGTERM: exits within 15 s"
-else
-	wait "$DAEMON_PID" || rc=$?
-	DAEMON_PID=
-	check "SIGTERM: exit 0" test "$rc" -eq 0
-fi
+term_daemon 15
 check "logs: no token, no webhook secret" \
 	sh -c "! grep -qF -e '$E2E_GH_TOKEN' -e '$E2E_HOOK_SECRET' '$T/serve.log' '$T/serve2.log'"
 if [ "$failures" -ne 0 ]; then

@@ -4,21 +4,9 @@
 # listens on IPv6, and stops cleanly on SIGTERM
 . "$(dirname "$0")/lib.sh"
 
-PY=/usr/bin/python3
-HOOK="$PY $PRBOT_SOURCE_DIR/tests/integration/webhook.py"
 SECRET=it-webhook-secret-123
-DAEMON_PID=
 
-# the daemon goes whatever happens, then lib.sh's cleanup removes $T
-stop_daemon() {
-	if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
-		kill -KILL "$DAEMON_PID" 2>/dev/null || true
-		wait "$DAEMON_PID" 2>/dev/null || true
-	fi
-}
-trap 'stop_daemon; cleanup' EXIT
-
-PORT=$($HOOK freeport)
+PORT=$(freeport)
 URL=http://127.0.0.1:$PORT
 printf '%s\n' "$SECRET" >"$T/secret"
 write_conf "$T/bot.conf"
@@ -32,64 +20,7 @@ bot_login = prbot
 run-evaluate = /evaluate
 CONF
 
-# sql QUERY: one value from the state store $DB, read with Python's sqlite3
 DB=$T/prbot.db
-sql() {
-	$PY -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); r=c.execute(sys.argv[2]).fetchone(); print(r[0] if r else "")' "$DB" "$1"
-}
-
-# send NAME EVENT DELIVERY BODY [--unsigned|--bad-sig]: $T/NAME.ans
-send() {
-	local name=$1
-	shift
-	$HOOK send "$URL/webhooks/github" "$SECRET" "$@" >"$T/$name.ans"
-}
-status_is() { # status_is NAME CODE
-	[ "$(cut -d' ' -f1 <"$T/$1.ans")" = "$2" ] || {
-		echo "  got: $(cat "$T/$1.ans")"
-		return 1
-	}
-}
-body_has() { grep -qF -- "$2" "$T/$1.ans"; }
-healthz_ok() { # healthz_ok URL: 200 "ok" (curl -g: [::1] is no glob)
-	[ "$(curl -gs -w ' %{http_code}' "$1/healthz")" = "ok
- 200" ]
-}
-
-# start_daemon CONF LOG URL: serve --workers 0 in the background, wait up
-# to 10 s for /healthz; 1 (the daemon killed, its log shown) when it never
-# answered
-start_daemon() {
-	"$PRBOT" serve -c "$1" --workers 0 2>"$2" &
-	DAEMON_PID=$!
-	for _ in $(seq 1 100); do
-		curl -gsf -o /dev/null "$3/healthz" && return 0
-		kill -0 "$DAEMON_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	stop_daemon
-	DAEMON_PID=
-	cat "$2"
-	return 1
-}
-
-# term_daemon WHAT: SIGTERM, then it must exit 0 within 10 s
-term_daemon() {
-	local rc=0
-	kill -TERM "$DAEMON_PID"
-	for _ in $(seq 1 100); do
-		kill -0 "$DAEMON_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$DAEMON_PID" 2>/dev/null; then
-		fail "$1: SIGTERM: exits within 10 s"
-		stop_daemon
-	else
-		wait "$DAEMON_PID" || rc=$?
-		check "$1: SIGTERM: exit 0" test "$rc" -eq 0
-	fi
-	DAEMON_PID=
-}
 
 # 1. no webhook secret: refused before anything starts
 rc=0
@@ -102,7 +33,7 @@ check "no webhook secret: nothing listens" \
 
 # 2. start it, accept-only (no worker runs a job, no GitHub needed)
 up=0
-start_daemon "$T/bot.conf" "$T/serve.log" "$URL" && up=1
+start_daemon "$T/bot.conf" "$T/serve.log" --workers 0 && up=1
 check "serve: /healthz answers within 10 s" test "$up" -eq 1
 [ "$up" -eq 1 ] || finish
 check "serve: logs the library versions" grep -q "libwebsockets" "$T/serve.log"
@@ -219,7 +150,7 @@ check "log: one line per delivery with its id" grep -q 'delivery d-eval-1: ' "$T
 check "log: no secret" sh -c "! grep -qF '$SECRET' '$T/serve.log'"
 
 # 11. SIGTERM: exits 0 soon, the queued job stays queued
-term_daemon "serve"
+term_daemon 10 "serve"
 check "SIGTERM: the /evaluate job is still queued" \
 	test "$(sql "select state from jobs where comment_id='1001'")" = queued
 check "SIGTERM: nothing listens any more" \
@@ -229,13 +160,13 @@ check "SIGTERM: nothing listens any more" \
 # 12. queue full: with queue_max = 2 and no worker, a third /evaluate is
 # refused with 503 and nothing of it is stored (state.h: "nothing is
 # stored"), and the daemon goes on serving
-PORT=$($HOOK freeport)
+PORT=$(freeport)
 URL=http://127.0.0.1:$PORT
 DB=$T/full.db
 sed -e "s|^listen = .*|listen = 127.0.0.1:$PORT|" -e "s|^state = .*|state = $DB|" \
 	-e '/^\[server\]/a queue_max = 2' "$T/bot.conf" >"$T/full.conf"
 up=0
-start_daemon "$T/full.conf" "$T/full.log" "$URL" && up=1
+start_daemon "$T/full.conf" "$T/full.log" --workers 0 && up=1
 check "queue_max = 2: /healthz answers within 10 s" test "$up" -eq 1
 if [ "$up" -eq 1 ]; then
 	for i in 1 2 3; do
@@ -260,7 +191,7 @@ if [ "$up" -eq 1 ]; then
 		grep -qx 'prbot_webhooks_total{code="503"} 1' "$T/full-metrics.txt"
 	check "queue full: metrics queue depth 2" \
 		grep -qx 'prbot_queue_depth 2' "$T/full-metrics.txt"
-	term_daemon "queue_max = 2"
+	term_daemon 10 "queue_max = 2"
 fi
 [ "$failures" -eq 0 ] || cat "$T/full.log"
 
@@ -272,13 +203,13 @@ if $PY -c "import socket; s=socket.socket(socket.AF_INET6); s.bind(('::1',0))" 2
 	sed -e "s|^listen = .*|listen = [::1]:$PORT|" -e "s|^state = .*|state = $DB|" \
 		"$T/bot.conf" >"$T/v6.conf"
 	up=0
-	start_daemon "$T/v6.conf" "$T/v6.log" "$URL" && up=1
+	start_daemon "$T/v6.conf" "$T/v6.log" --workers 0 && up=1
 	check "listen = [::1]:$PORT: /healthz answers within 10 s" test "$up" -eq 1
 	if [ "$up" -eq 1 ]; then
 		check "IPv6: /healthz 200 ok over $URL" healthz_ok "$URL"
 		send ping6 ping d-ping6 "$T/ping.json"
 		check "IPv6: signed ping 200" status_is ping6 200
-		term_daemon "IPv6"
+		term_daemon 10 "IPv6"
 	fi
 	[ "$failures" -eq 0 ] || cat "$T/v6.log"
 else
