@@ -580,8 +580,9 @@ static int set_secret(struct conf_ctx *x, const struct key_def *k,
 				    "file:PATH",
 				    k->name);
 		/* relative to bot.conf, so the file can be moved with it */
-		if (value[5] != '/' && x->dir)
-			pb_buf_printf(&path, "%s/", x->dir);
+		if (value[5] != '/' && x->dir &&
+		    pb_buf_printf(&path, "%s/", x->dir) < 0)
+			goto oom;
 		if (pb_buf_puts(&path, value + 5) < 0)
 			goto oom;
 		rc = read_secret_file(&resolved, pb_buf_cstr(&path));
@@ -713,27 +714,47 @@ static int set_value(struct conf_ctx *x, const struct key_def *k, char *base,
 
 /* ---- sections ---- */
 
+/*
+ * Make room for entry n of a [schedule]/[repo] array and of its parallel
+ * array of opening lines: returns the (possibly moved) array with entry n
+ * zeroed and its line recorded, or NULL with x->oom set. The line array
+ * grows first so that a failure leaves no stale pointer behind.
+ */
+static void *grow_entry(struct conf_ctx *x, void *arr, size_t size, int **lines,
+			size_t n)
+{
+	int *l;
+	char *v;
+
+	l = realloc(*lines, (n + 1) * sizeof(*l));
+	if (!l)
+		goto oom;
+	*lines = l;
+	v = realloc(arr, (n + 1) * size);
+	if (!v)
+		goto oom;
+	memset(v + n * size, 0, size);
+	l[n] = x->line;
+	return v;
+oom:
+	x->oom = 1;
+	return NULL;
+}
+
 static int add_schedule(struct conf_ctx *x, const char *name)
 {
 	struct pb_conf_schedule *v, *s;
-	int *lines;
 	size_t n = x->c->n_schedules;
 
-	v = realloc(x->c->schedules, (n + 1) * sizeof(*v));
+	v = grow_entry(x, x->c->schedules, sizeof(*v), &x->sched_lines, n);
 	if (!v)
-		goto oom;
+		return PB_ERROR;
 	x->c->schedules = v;
-	lines = realloc(x->sched_lines, (n + 1) * sizeof(*lines));
-	if (!lines)
-		goto oom;
-	x->sched_lines = lines;
 	s = &v[n];
-	memset(s, 0, sizeof(*s));
 	s->name = strdup(name);
 	s->ref = strdup("main");
 	s->command = strdup("/evaluate");
 	x->c->n_schedules++;
-	lines[n] = x->line;
 	if (!s->name || !s->ref || !s->command)
 		goto oom;
 	x->entry = n;
@@ -760,21 +781,14 @@ static int add_repo(struct conf_ctx *x, const char *name)
 {
 	struct pb_conf_repo *v, *r;
 	struct pb_buf url = PB_BUF_INIT;
-	int *lines;
 	size_t n = x->c->n_repos;
 
-	v = realloc(x->c->repos, (n + 1) * sizeof(*v));
+	v = grow_entry(x, x->c->repos, sizeof(*v), &x->repo_lines, n);
 	if (!v)
-		goto oom;
+		return PB_ERROR;
 	x->c->repos = v;
-	lines = realloc(x->repo_lines, (n + 1) * sizeof(*lines));
-	if (!lines)
-		goto oom;
-	x->repo_lines = lines;
 	r = &v[n];
-	memset(r, 0, sizeof(*r));
 	x->c->n_repos++;
-	lines[n] = x->line;
 	if (pb_buf_printf(&url, "https://github.com/%s.git", name) < 0)
 		goto oom;
 	r->clone_url = pb_buf_detach(&url);

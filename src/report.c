@@ -1,4 +1,5 @@
 /* report.c: one run's result as a JSON object, and as Markdown from it */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,29 +137,66 @@ static const char *jstr(const json_t *o, const char *key)
 	return s ? s : "";
 }
 
+/*
+ * The Markdown under construction. A failed append releases a pb_buf and a
+ * later one would start it afresh, so the first failure is kept here and the
+ * whole text is refused rather than posted without its head.
+ */
+struct md {
+	struct pb_buf b;
+	int bad;
+};
+
+static void md_printf(struct md *m, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void md_printf(struct md *m, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (m->bad)
+		return;
+	va_start(ap, fmt);
+	if (pb_buf_vprintf(&m->b, fmt, ap) < 0)
+		m->bad = 1;
+	va_end(ap);
+}
+
+static void md_puts(struct md *m, const char *s)
+{
+	if (!m->bad && pb_buf_puts(&m->b, s) < 0)
+		m->bad = 1;
+}
+
+static void md_putc(struct md *m, char c)
+{
+	if (!m->bad && pb_buf_putc(&m->b, c) < 0)
+		m->bad = 1;
+}
+
 /* A table cell: no newlines, pipes escaped, long text cut. */
-static void put_cell(struct pb_buf *b, const char *s)
+static void put_cell(struct md *b, const char *s)
 {
 	size_t n = 0;
 
 	for (; *s && n < 200; s++, n++) {
 		if (*s == '|')
-			pb_buf_puts(b, "\\|");
+			md_puts(b, "\\|");
 		else if (*s == '\n' || *s == '\r')
-			pb_buf_putc(b, ' ');
+			md_putc(b, ' ');
 		else
-			pb_buf_putc(b, *s);
+			md_putc(b, *s);
 	}
 	if (*s)
-		pb_buf_puts(b, "…");
+		md_puts(b, "…");
 }
 
-static void put_number(struct pb_buf *b, const json_t *v)
+static void put_number(struct md *b, const json_t *v)
 {
 	if (json_is_number(v))
-		pb_buf_printf(b, "%.6g", json_number_value(v));
+		md_printf(b, "%.6g", json_number_value(v));
 	else
-		pb_buf_puts(b, "—");
+		md_puts(b, "—");
 }
 
 static const char *state_mark(const char *state)
@@ -170,119 +208,118 @@ static const char *state_mark(const char *state)
 	return "- [ ]";
 }
 
-static void md_stages(struct pb_buf *b, const json_t *stages)
+static void md_stages(struct md *b, const json_t *stages)
 {
 	const json_t *s;
 	size_t i;
 
-	pb_buf_puts(b, "\n### Stages\n\n");
+	md_puts(b, "\n### Stages\n\n");
 	json_array_foreach(stages, i, s)
 	{
 		const char *state = jstr(s, "state");
 		const char *note = jstr(s, "note");
 		const char *err = jstr(s, "error");
 
-		pb_buf_printf(b, "%s **%s** %s", state_mark(state),
-			      jstr(s, "name"), state);
+		md_printf(b, "%s **%s** %s", state_mark(state), jstr(s, "name"),
+			  state);
 		if (strcmp(state, "pending") && strcmp(state, "skipped"))
-			pb_buf_printf(b, " in %.2fs",
-				      json_number_value(
-					      json_object_get(s, "seconds")));
+			md_printf(b, " in %.2fs",
+				  json_number_value(
+					  json_object_get(s, "seconds")));
 		if (*err)
-			pb_buf_printf(b, ": %s", err);
+			md_printf(b, ": %s", err);
 		else if (*note)
-			pb_buf_printf(b, ": %s", note);
-		pb_buf_puts(b, "\n");
+			md_printf(b, ": %s", note);
+		md_puts(b, "\n");
 	}
 }
 
-static void md_metrics(struct pb_buf *b, const json_t *metrics)
+static void md_metrics(struct md *b, const json_t *metrics)
 {
 	const char *k;
 	const json_t *v;
 
 	if (!json_object_size(metrics))
 		return;
-	pb_buf_puts(b, "\n### Metrics\n\n| metric | value |\n| --- | ---: |\n");
+	md_puts(b, "\n### Metrics\n\n| metric | value |\n| --- | ---: |\n");
 	json_object_foreach((json_t *)metrics, k, v)
 	{
-		pb_buf_puts(b, "| ");
+		md_puts(b, "| ");
 		put_cell(b, k);
-		pb_buf_puts(b, " | ");
+		md_puts(b, " | ");
 		put_number(b, v);
-		pb_buf_puts(b, " |\n");
+		md_puts(b, " |\n");
 	}
 }
 
-static void md_gates(struct pb_buf *b, const json_t *gates)
+static void md_gates(struct md *b, const json_t *gates)
 {
 	const json_t *g;
 	size_t i;
 
 	if (!json_array_size(gates))
 		return;
-	pb_buf_puts(b, "\n### Gates\n\n| metric | gate | actual | result |\n"
-		       "| --- | --- | ---: | --- |\n");
+	md_puts(b, "\n### Gates\n\n| metric | gate | actual | result |\n"
+		   "| --- | --- | ---: | --- |\n");
 	json_array_foreach(gates, i, g)
 	{
-		pb_buf_puts(b, "| ");
+		md_puts(b, "| ");
 		put_cell(b, jstr(g, "metric"));
-		pb_buf_puts(b, " | `");
+		md_puts(b, " | `");
 		put_cell(b, jstr(g, "expr"));
-		pb_buf_puts(b, "` | ");
+		md_puts(b, "` | ");
 		put_number(b, json_object_get(g, "actual"));
-		pb_buf_printf(b, " | %s |\n",
-			      json_is_true(json_object_get(g, "passed")) ?
-				      "passed" :
-				      "**failed**");
+		md_printf(b, " | %s |\n",
+			  json_is_true(json_object_get(g, "passed")) ?
+				  "passed" :
+				  "**failed**");
 	}
 }
 
-static void md_cases(struct pb_buf *b, const json_t *cases)
+static void md_cases(struct md *b, const json_t *cases)
 {
 	const json_t *c;
 	size_t i;
 
 	if (!json_array_size(cases))
 		return;
-	pb_buf_puts(b, "\n### Test cases\n\n| case | type | expected | "
-		       "actual | result |\n| --- | --- | --- | --- | --- |\n");
+	md_puts(b, "\n### Test cases\n\n| case | type | expected | "
+		   "actual | result |\n| --- | --- | --- | --- | --- |\n");
 	json_array_foreach(cases, i, c)
 	{
 		int ok = json_is_true(json_object_get(c, "passed"));
 
-		pb_buf_puts(b, "| ");
+		md_puts(b, "| ");
 		put_cell(b, jstr(c, "name"));
-		pb_buf_printf(b, " | %s | `", jstr(c, "type"));
+		md_printf(b, " | %s | `", jstr(c, "type"));
 		put_cell(b, jstr(c, "expected"));
-		pb_buf_puts(b, "` | `");
+		md_puts(b, "` | `");
 		put_cell(b, jstr(c, "actual"));
-		pb_buf_printf(b, "` | %s", ok ? "passed" : "**failed**");
+		md_printf(b, "` | %s", ok ? "passed" : "**failed**");
 		if (!ok && *jstr(c, "error")) {
-			pb_buf_puts(b, ": ");
+			md_puts(b, ": ");
 			put_cell(b, jstr(c, "error"));
 		}
-		pb_buf_puts(b, " |\n");
+		md_puts(b, " |\n");
 	}
 }
 
-static void md_artifact(struct pb_buf *b, const json_t *a)
+static void md_artifact(struct md *b, const json_t *a)
 {
 	if (!json_is_object(a))
 		return;
-	pb_buf_printf(
-		b,
-		"\n### Artifact\n\n- URL: %s%s\n- MD5: `%s`\n"
-		"- SHA-256: `%s`\n- size: %lld bytes\n",
-		jstr(a, "url"),
-		json_is_true(json_object_get(a, "skipped")) ?
-			" (already stored: upload skipped)" :
-			"",
-		jstr(a, "md5"), jstr(a, "sha256"),
-		(long long)json_integer_value(json_object_get(a, "size")));
+	md_printf(b,
+		  "\n### Artifact\n\n- URL: %s%s\n- MD5: `%s`\n"
+		  "- SHA-256: `%s`\n- size: %lld bytes\n",
+		  jstr(a, "url"),
+		  json_is_true(json_object_get(a, "skipped")) ?
+			  " (already stored: upload skipped)" :
+			  "",
+		  jstr(a, "md5"), jstr(a, "sha256"),
+		  (long long)json_integer_value(json_object_get(a, "size")));
 }
 
-static void md_manifest(struct pb_buf *b, const json_t *report)
+static void md_manifest(struct md *b, const json_t *report)
 {
 	const json_t *m = json_object_get(report, "manifest");
 	char *text;
@@ -291,35 +328,36 @@ static void md_manifest(struct pb_buf *b, const json_t *report)
 		return;
 	text = json_dumps(m, JSON_INDENT(2) | JSON_SORT_KEYS |
 				     JSON_REAL_PRECISION(15));
-	if (!text)
+	if (!text) {
+		b->bad = 1;
 		return;
-	pb_buf_printf(b, "\n### Manifest\n\n`%s`\n\n```json\n%s\n```\n",
-		      jstr(report, "manifest_path"), text);
+	}
+	md_printf(b, "\n### Manifest\n\n`%s`\n\n```json\n%s\n```\n",
+		  jstr(report, "manifest_path"), text);
 	free(text);
 }
 
 char *pb_report_markdown(const json_t *r)
 {
-	struct pb_buf b = PB_BUF_INIT;
+	struct md b = { PB_BUF_INIT, 0 };
 	const json_t *job = json_object_get(r, "job");
 	const char *status = jstr(r, "status");
 	const char *msg = jstr(r, "commit_message");
 	const char *nl = strchr(msg, '\n');
 
-	pb_buf_printf(&b, "## prbot %s: %s\n\n", jstr(job, "command"), status);
+	md_printf(&b, "## prbot %s: %s\n\n", jstr(job, "command"), status);
 	if (*jstr(r, "sha"))
-		pb_buf_printf(&b, "- commit: `%s`%s%s%s\n", jstr(r, "sha"),
-			      *jstr(r, "ref") ? " (" : "", jstr(r, "ref"),
-			      *jstr(r, "ref") ? ")" : "");
+		md_printf(&b, "- commit: `%s`%s%s%s\n", jstr(r, "sha"),
+			  *jstr(r, "ref") ? " (" : "", jstr(r, "ref"),
+			  *jstr(r, "ref") ? ")" : "");
 	if (*msg)
-		pb_buf_printf(&b, "- message: %.*s\n",
-			      (int)(nl ? (size_t)(nl - msg) : strlen(msg)),
-			      msg);
-	pb_buf_printf(&b, "- repository: %s\n- job: `%s`\n",
-		      *jstr(r, "origin") ? jstr(r, "origin") : jstr(r, "repo"),
-		      jstr(job, "id"));
+		md_printf(&b, "- message: %.*s\n",
+			  (int)(nl ? (size_t)(nl - msg) : strlen(msg)), msg);
+	md_printf(&b, "- repository: %s\n- job: `%s`\n",
+		  *jstr(r, "origin") ? jstr(r, "origin") : jstr(r, "repo"),
+		  jstr(job, "id"));
 	if (*jstr(r, "error"))
-		pb_buf_printf(&b, "\n**Error:** %s\n", jstr(r, "error"));
+		md_printf(&b, "\n**Error:** %s\n", jstr(r, "error"));
 	md_stages(&b, json_object_get(r, "stages"));
 	md_metrics(&b, json_object_get(r, "metrics"));
 	md_gates(&b, json_object_get(r, "gates"));
@@ -327,9 +365,13 @@ char *pb_report_markdown(const json_t *r)
 	md_artifact(&b, json_object_get(r, "artifact"));
 	md_manifest(&b, r);
 	if (*jstr(r, "notebook"))
-		pb_buf_printf(&b, "\nExecuted notebook: `%s`\n",
-			      jstr(r, "notebook"));
+		md_printf(&b, "\nExecuted notebook: `%s`\n",
+			  jstr(r, "notebook"));
 	if (*jstr(r, "log"))
-		pb_buf_printf(&b, "\nLog: `%s`\n", jstr(r, "log"));
-	return pb_buf_detach(&b);
+		md_printf(&b, "\nLog: `%s`\n", jstr(r, "log"));
+	if (b.bad) {
+		pb_buf_release(&b.b);
+		return NULL;
+	}
+	return pb_buf_detach(&b.b);
 }

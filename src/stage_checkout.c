@@ -1,6 +1,4 @@
 /* stage_checkout.c: check out the exact commit and read its .prbot.yml */
-#include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,26 +20,6 @@ static const char *repo_config_name(const struct pb_run_ctx *ctx)
 	return ".prbot.yml";
 }
 
-static int read_small_file(struct pb_buf *out, const char *path)
-{
-	char chunk[8192];
-	FILE *f = fopen(path, "rb");
-	size_t n;
-	int rc = 0;
-
-	if (!f)
-		return pb_err_setc(errno == ENOENT ? PB_ENOTFOUND : PB_ERROR,
-				   "%s", strerror(errno));
-	pb_buf_init(out, REPO_CONFIG_MAX);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		if ((rc = pb_buf_add(out, chunk, n)) < 0)
-			break;
-	if (rc == 0 && ferror(f))
-		rc = pb_err_set("%s", strerror(errno));
-	fclose(f);
-	return rc;
-}
-
 static int load_repo_config(struct pb_run_ctx *ctx, struct pb_stage_record *rec)
 {
 	const char *name = repo_config_name(ctx);
@@ -54,7 +32,7 @@ static int load_repo_config(struct pb_run_ctx *ctx, struct pb_stage_record *rec)
 
 	if (!path)
 		return pb_stage_fail(rec, PB_ERROR, "out of memory");
-	rc = read_small_file(&text, path);
+	rc = pb_read_small_file(&text, path, REPO_CONFIG_MAX);
 	if (rc == PB_ENOTFOUND) {
 		rc = pb_stage_fail(rec, PB_EINVAL,
 				   "%s: not found in commit %.12s (add a "

@@ -1,5 +1,4 @@
 /* stage_evaluate.c: metrics, gates and TEST_CASES.json through predict */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 
 #define PREDICT_OUTPUT_MAX  (4 * 1024 * 1024)
 #define PREDICT_TIMEOUT_MAX 600
+#define CASES_FILE_MAX	    (64 * 1024 * 1024)
 
 static int load_metrics(struct pb_run_ctx *ctx, struct pb_stage_record *rec)
 {
@@ -50,23 +50,11 @@ static int load_cases(struct pb_test_cases *cases, struct pb_run_ctx *ctx,
 	const char *name = ctx->rc->evaluate.test_cases;
 	char *path = pb_path_join(ctx->co.project_dir, name);
 	struct pb_buf text = PB_BUF_INIT;
-	char chunk[16384];
-	FILE *f = NULL;
-	size_t n;
-	int rc = 0;
+	int rc;
 
 	if (!path)
 		return pb_stage_fail(rec, PB_ERROR, "out of memory");
-	if (!(f = fopen(path, "rb"))) {
-		rc = pb_stage_fail(rec, PB_ENOTFOUND,
-				   "test cases file '%s': %s", name,
-				   strerror(errno));
-		goto out;
-	}
-	pb_buf_init(&text, 64 * 1024 * 1024);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		if ((rc = pb_buf_add(&text, chunk, n)) < 0)
-			break;
+	rc = pb_read_small_file(&text, path, CASES_FILE_MAX);
 	if (rc < 0) {
 		rc = pb_stage_fail(rec, rc, "test cases file '%s': %s", name,
 				   pb_err_last());
@@ -76,8 +64,6 @@ static int load_cases(struct pb_test_cases *cases, struct pb_run_ctx *ctx,
 	if (rc < 0)
 		rc = pb_stage_fail(rec, rc, "%s", pb_err_last());
 out:
-	if (f)
-		fclose(f);
 	pb_buf_release(&text);
 	free(path);
 	return rc;

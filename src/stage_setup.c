@@ -64,9 +64,9 @@ static int write_kernelspec(const char *venv)
 		goto out;
 	/* frozen_modules=off keeps the debugger's warning out of the log */
 	spec = json_pack("{s:[s,s,s,s,s,s],s:s,s:s}", "argv", py.ptr,
-			 "-Xfrozen_modules=off", "-m",
-			 "ipykernel_launcher", "-f", "{connection_file}",
-			 "display_name", "prbot venv", "language", "python");
+			 "-Xfrozen_modules=off", "-m", "ipykernel_launcher",
+			 "-f", "{connection_file}", "display_name",
+			 "prbot venv", "language", "python");
 	if (!spec || !(text = json_dumps(spec, JSON_INDENT(1)))) {
 		rc = pb_err_set("out of memory");
 		goto out;
@@ -81,8 +81,9 @@ out:
 	return rc;
 }
 
+/* Create the venv, run train.setup in it, and last write its ready mark. */
 static int venv_build(struct pb_run_ctx *ctx, struct pb_stage_record *rec,
-		      const char *venv)
+		      const char *venv, const char *mark)
 {
 	const char *python = ctx->req->cfg->server.python;
 	const char *mk[] = { python, "-m", "venv", "--system-site-packages",
@@ -92,7 +93,6 @@ static int venv_build(struct pb_run_ctx *ctx, struct pb_stage_record *rec,
 	struct pb_run_result res;
 	struct stage_cmd cmd;
 	char what[128], last[256];
-	char *mark = NULL;
 	int rc;
 
 	memset(&cmd, 0, sizeof(cmd));
@@ -142,12 +142,10 @@ static int venv_build(struct pb_run_ctx *ctx, struct pb_stage_record *rec,
 				   pb_err_last());
 		goto out;
 	}
-	if (!(mark = pb_path_join(venv, READY_MARK)) ||
-	    (rc = pb_write_atomic(mark, "ready\n", 6)) < 0)
+	if ((rc = pb_write_atomic(mark, "ready\n", 6)) < 0)
 		rc = pb_stage_fail(rec, PB_ERROR, "venv '%s': %s", venv,
-				   mark ? pb_err_last() : "out of memory");
+				   pb_err_last());
 out:
-	free(mark);
 	pb_buf_release(&tail);
 	return rc;
 }
@@ -213,7 +211,7 @@ int pb_stage_setup(struct pb_run_ctx *ctx, struct pb_stage_record *rec)
 	/* A folder without the mark is a build that died: start over. */
 	pb_rmtree(venv);
 	pb_job_log(ctx, "creating venv %s", venv);
-	rc = venv_build(ctx, rec, venv);
+	rc = venv_build(ctx, rec, venv, mark);
 	if (rc < 0) {
 		free(ctx->venv);
 		ctx->venv = NULL;
