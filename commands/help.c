@@ -1,18 +1,21 @@
 /* help.c: /help, list the commands prbot knows */
 #include "prbot/command.h"
+#include "prbot/err.h"
+#include "prbot/report_pr.h"
+#include "../src/banned.h"
 
+/* The same list the worker posts on a PR, as text for the terminal. */
 static int help_exec(const struct pb_command_ctx *ctx)
 {
-	size_t i;
+	struct pb_buf b = PB_BUF_INIT;
+	int rc;
 
-	fprintf(ctx->out, "prbot commands:\n\n");
-	for (i = 0; pb_commands[i]; i++) {
-		const struct pb_command *c = pb_commands[i];
-
-		fprintf(ctx->out, "  /%-28s %s (needs %s)\n", c->usage,
-			c->summary, pb_perm_name(c->permission));
-	}
-	return 0;
+	if ((rc = pb_pr_help(&b, NULL, 0)) < 0)
+		return rc;
+	if (fputs(b.ptr, ctx->out) == EOF)
+		rc = pb_err_set("help: cannot write the command list");
+	pb_buf_release(&b);
+	return rc;
 }
 
 const struct pb_command pb_cmd_help = {

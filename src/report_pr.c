@@ -241,20 +241,26 @@ int pb_pr_baseline_failed(struct pb_buf *b, const char *ref, const char *why)
 			     ref, n, why);
 }
 
-int pb_pr_help(struct pb_buf *b, const struct pb_config *cfg)
+int pb_pr_help(struct pb_buf *b, const struct pb_config *cfg, int markdown)
 {
 	size_t i;
 	int rc;
 
-	rc = pb_buf_puts(b, "prbot commands (write them at the start of a "
-			    "comment line):\n\n| command | what it does | "
-			    "needs |\n| --- | --- | --- |\n");
+	rc = pb_buf_puts(b, markdown ? "prbot commands (write them at the "
+				       "start of a comment line):\n\n| "
+				       "command | what it does | needs |\n| "
+				       "--- | --- | --- |\n" :
+				       "prbot commands:\n\n");
 	for (i = 0; rc == 0 && pb_commands[i]; i++) {
 		const struct pb_command *c = pb_commands[i];
+		const char *need = pb_perm_name(pb_pr_command_level(c, cfg));
 
-		rc = pb_buf_printf(b, "| `/%s` | %s | %s |\n", c->usage,
-				   c->summary,
-				   pb_perm_name(pb_pr_command_level(c, cfg)));
+		if (markdown)
+			rc = pb_buf_printf(b, "| `/%s` | %s | %s |\n", c->usage,
+					   c->summary, need);
+		else
+			rc = pb_buf_printf(b, "  /%-28s %s (needs %s)\n",
+					   c->usage, c->summary, need);
 	}
 	return rc;
 }

@@ -406,7 +406,7 @@ static int do_cancel(struct run *r, struct pb_buf *b, const json_t *args)
 	return rc;
 }
 
-/* help, status, cancel; and "reply", the source's own message. */
+/* help, status, cancel: commands answered with one comment, no run. */
 static int run_immediate(struct run *r)
 {
 	const struct pb_worker_env *env = r->env;
@@ -417,7 +417,7 @@ static int run_immediate(struct run *r)
 	int rc;
 
 	if (!strcmp(name, "help")) {
-		rc = pb_pr_help(&b, env->cfg);
+		rc = pb_pr_help(&b, env->cfg, 1);
 	} else if (!strcmp(name, "status")) {
 		rc = pb_state_jobs_of_pr(env->state, r->job.repo, r->job.pr, 20,
 					 &jobs);
@@ -523,6 +523,16 @@ static void *heartbeat_main(void *arg)
 	}
 	pthread_mutex_unlock(&h->mu);
 	return NULL;
+}
+
+/* Tell the heartbeat thread to end and wait for it. */
+static void beat_stop(struct beat *h, pthread_t tid)
+{
+	pthread_mutex_lock(&h->mu);
+	h->done = 1;
+	pthread_cond_signal(&h->cv);
+	pthread_mutex_unlock(&h->mu);
+	pthread_join(tid, NULL);
 }
 
 struct live {
@@ -654,41 +664,45 @@ static char *final_body(struct run *r, const json_t *report, const char *note,
 	struct pb_evaluation base;
 	struct pb_buf b = PB_BUF_INIT;
 	char *md = pb_report_markdown(report), *red = NULL, *cut = NULL;
+	const json_t *metrics = json_object_get(report, "metrics");
 	const char *base_ref = r->job.base_ref;
+	size_t title_len;
+	int rc;
 
 	memset(&base, 0, sizeof(base));
 	if (!md)
 		return NULL;
 	/* the marker and title line first, then what the worker knows beyond
-	   the run */
-	{
-		const char *nl = strchr(md, '\n');
-		size_t n = nl ? (size_t)(nl - md) + 1 : strlen(md);
-
-		pb_pr_marker(&b, r->job.command, r->job.public_id);
-		pb_buf_add(&b, md, n);
-		if (note)
-			pb_buf_printf(&b, "\n> %s\n", note);
-		if (cancelled_by)
-			pb_buf_printf(&b, "\n> Cancelled by @%s.\n",
-				      cancelled_by);
-		pb_buf_puts(&b, md + n);
-	}
-	if (bl->ref) {
+	   the run; a failed append released b, but a later one would start it
+	   again: stop at the first */
+	title_len = strcspn(md, "\n");
+	if (md[title_len])
+		title_len++;
+	rc = pb_pr_marker(&b, r->job.command, r->job.public_id);
+	if (rc == 0)
+		rc = pb_buf_add(&b, md, title_len);
+	if (rc == 0 && note)
+		rc = pb_buf_printf(&b, "\n> %s\n", note);
+	if (rc == 0 && cancelled_by)
+		rc = pb_buf_printf(&b, "\n> Cancelled by @%s.\n", cancelled_by);
+	if (rc == 0)
+		rc = pb_buf_puts(&b, md + title_len);
+	if (rc == 0 && bl->ref) {
 		if (bl->have)
-			pb_pr_baseline(&b, json_object_get(report, "metrics"),
-				       &bl->eval);
+			rc = pb_pr_baseline(&b, metrics, &bl->eval);
 		else if (bl->error)
-			pb_pr_baseline_failed(&b, bl->ref, bl->error);
-	} else if (base_ref &&
+			rc = pb_pr_baseline_failed(&b, bl->ref, bl->error);
+	} else if (rc == 0 && base_ref &&
 		   pb_state_evaluation_latest(env->state, r->job.repo, base_ref,
 					      &base) == 0) {
-		pb_pr_baseline(&b, json_object_get(report, "metrics"), &base);
+		rc = pb_pr_baseline(&b, metrics, &base);
 		pb_evaluation_release(&base);
 	}
 	free(md);
-	if (!b.ptr)
+	if (rc < 0) {
+		pb_buf_release(&b);
 		return NULL;
+	}
 	red = pb_redact_str(env->redact, b.ptr);
 	pb_buf_release(&b);
 	if (red)
@@ -984,7 +998,8 @@ static int run_pipeline(struct run *r)
 	struct baseline bl;
 	pthread_t tid;
 	json_t *report = NULL, *args = NULL;
-	char *token = NULL, *body = NULL, *json = NULL, *cancelled_by = NULL;
+	char *token = NULL, *body = NULL, *json = NULL, *dump;
+	const char *cancelled_by = NULL;
 	const char *repo_url = clone_url(r);
 	enum pb_job_state final;
 	int rc, started = 0, posted = 0;
@@ -994,14 +1009,16 @@ static int run_pipeline(struct run *r)
 	ctx.log_fd = -1;
 	memset(&now, 0, sizeof(now));
 	memset(&bl, 0, sizeof(bl));
-	args = json_loads(r->job.args ? r->job.args : "[]", 0, NULL);
-	bl.ref = job_arg(args, "baseline");
+	/* before anything is taken: nothing to free but url, which a failed
+	   append released */
 	if (!repo_url) {
-		if (pb_buf_printf(&url, "https://github.com/%s.git",
-				  r->job.repo) < 0)
-			return PB_ERROR;
+		if ((rc = pb_buf_printf(&url, "https://github.com/%s.git",
+					r->job.repo)) < 0)
+			return rc;
 		repo_url = url.ptr;
 	}
+	args = json_loads(r->job.args ? r->job.args : "[]", 0, NULL);
+	bl.ref = job_arg(args, "baseline");
 	if (r->job.attempts > 1)
 		pb_buf_printf(&note, "Retry: attempt %d of %d%s%s%s.",
 			      r->job.attempts, r->job.max_attempts,
@@ -1053,11 +1070,7 @@ static int run_pipeline(struct run *r)
 	if (rc == 0 && bl.ref)
 		baseline_resolve(r, &bl, &cfg, repo_url, &h.cancel, &req, &ctx,
 				 note.ptr);
-	pthread_mutex_lock(&h.mu);
-	h.done = 1;
-	pthread_cond_signal(&h.cv);
-	pthread_mutex_unlock(&h.mu);
-	pthread_join(tid, NULL);
+	beat_stop(&h, tid);
 	started = 0;
 	if (rc < 0) {
 		/* the GitHub calls below may set their own message */
@@ -1121,13 +1134,9 @@ static int run_pipeline(struct run *r)
 	    !strcmp(r->job.command, "evaluate"))
 		record_evaluation(r, report, r->job.ref, r->sha);
 
-	json = json_dumps(report, JSON_COMPACT | JSON_REAL_PRECISION(15));
-	{
-		char *red = json ? pb_redact_str(env->redact, json) : NULL;
-
-		free(json);
-		json = red;
-	}
+	dump = json_dumps(report, JSON_COMPACT | JSON_REAL_PRECISION(15));
+	json = dump ? pb_redact_str(env->redact, dump) : NULL;
+	free(dump);
 	for (i = 0; i < req.n_stages; i++) {
 		const struct pb_stage_record *s = &ctx.stages[req.stages[i]];
 
@@ -1142,13 +1151,8 @@ static int run_pipeline(struct run *r)
 						      PB_JOB_FAILED;
 	rc = finish(r, final, json, rows, req.n_stages);
 out:
-	if (started) {
-		pthread_mutex_lock(&h.mu);
-		h.done = 1;
-		pthread_cond_signal(&h.cv);
-		pthread_mutex_unlock(&h.mu);
-		pthread_join(tid, NULL);
-	}
+	if (started)
+		beat_stop(&h, tid);
 	pthread_cond_destroy(&h.cv);
 	pthread_mutex_destroy(&h.mu);
 	pb_run_ctx_release(&ctx);

@@ -81,8 +81,12 @@ int pb_pr_baseline(struct pb_buf *b, const json_t *metrics,
  */
 int pb_pr_baseline_failed(struct pb_buf *b, const char *ref, const char *why);
 
-/* /help: every command of the table with usage, summary and level. */
-int pb_pr_help(struct pb_buf *b, const struct pb_config *cfg);
+/*
+ * /help: every command of the table with usage, summary and level (from cfg,
+ * which may be NULL), as a Markdown table for a PR or, markdown = 0, as
+ * aligned text lines for a terminal ('prbot run help').
+ */
+int pb_pr_help(struct pb_buf *b, const struct pb_config *cfg, int markdown);
 
 /* /status: the jobs as a Markdown table, newest first. */
 int pb_pr_status(struct pb_buf *b, const char *repo, long long pr,
