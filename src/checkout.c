@@ -19,6 +19,7 @@
 #include "prbot/buf.h"
 #include "prbot/checkout.h"
 #include "prbot/err.h"
+#include "prbot/store.h"
 #include "banned.h"
 
 /* Mirror everything: branches, tags and refs/pull/N/head of forks' PRs. */
@@ -506,36 +507,6 @@ static int mirror_key(struct pb_buf *out, const char *owner_repo,
 }
 
 /* mkdir -p: parents that exist are fine, new ones get mode. */
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char *p = xstrdup(path);
-	char *s;
-	int rc = 0;
-
-	if (!p)
-		return PB_ERROR;
-	for (s = p + 1;; s++) {
-		if (*s != '/' && *s != '\0')
-			continue;
-		if (s[-1] != '/') {
-			char c = *s;
-
-			*s = '\0';
-			if (mkdir(p, mode) < 0 && errno != EEXIST) {
-				rc = pb_err_set("cannot create directory "
-						"'%s': %s",
-						p, strerror(errno));
-				break;
-			}
-			*s = c;
-		}
-		if (*s == '\0')
-			break;
-	}
-	free(p);
-	return rc;
-}
-
 /* Create dest (new) and its parents; *created says dest is ours. */
 static int dest_create(const char *dest, int *created)
 {
@@ -552,7 +523,7 @@ static int dest_create(const char *dest, int *created)
 	}
 	if (slash && slash > parent) {
 		*slash = '\0';
-		rc = mkdir_p(parent, 0700);
+		rc = pb_mkdirs(parent, 0700);
 	}
 	free(parent);
 	if (rc < 0)
@@ -1119,7 +1090,7 @@ int pb_checkout(struct pb_checkout *out, const struct pb_checkout_opts *o)
 	    (rc = pb_buf_printf(&lock, "%s/%s.lock", mirrors.ptr, key.ptr)) < 0)
 		goto out;
 	if ((rc = dest_create(o->dest, &created)) < 0 ||
-	    (rc = mkdir_p(mirrors.ptr, 0700)) < 0 ||
+	    (rc = pb_mkdirs(mirrors.ptr, 0700)) < 0 ||
 	    (rc = lock_take(&lock_fd, lock.ptr)) < 0)
 		goto out;
 	memset(&f, 0, sizeof(f));

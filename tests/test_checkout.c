@@ -140,7 +140,7 @@ static void write_file(const char *path, const char *text, mode_t mode)
 
 	pathf(dir, "%s", path);
 	*strrchr(dir, '/') = '\0';
-	assert_int_equal(mkdir_p(dir, 0755), 0);
+	assert_int_equal(pb_mkdirs(dir, 0755), 0);
 	pb_test_write_text(path, text);
 	assert_int_equal(chmod(path, mode), 0);
 }
