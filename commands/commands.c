@@ -11,11 +11,7 @@ extern const struct pb_command pb_cmd_help;
 extern const struct pb_command pb_cmd_status;
 
 const struct pb_command *const pb_commands[] = {
-	&pb_cmd_evaluate,
-	&pb_cmd_help,
-	&pb_cmd_status,
-	&pb_cmd_cancel,
-	NULL,
+	&pb_cmd_evaluate, &pb_cmd_help, &pb_cmd_status, &pb_cmd_cancel, NULL,
 };
 
 const struct pb_command *pb_command_find(const char *name)

@@ -58,16 +58,17 @@ struct pb_run_opts {
 	const struct pb_redactor *redact;
 	/* set to non-zero by another thread to stop the child; may be NULL */
 	atomic_int *cancel;
-	/* SIGTERM to SIGKILL on timeout or cancel; 0: 5000 (tests shorten it) */
+	/* SIGTERM to SIGKILL on timeout or cancel; 0: 5000 (tests shorten it)
+	 */
 	long kill_grace_ms;
 };
 
 struct pb_run_result {
-	int exit_code;	/* valid when exited */
-	int exited;	/* exited normally */
-	int signal;	/* killed by this signal (0 if none) */
-	int timed_out;	/* killed because timeout_sec passed */
-	int cancelled;	/* killed because *cancel was set */
+	int exit_code;	  /* valid when exited */
+	int exited;	  /* exited normally */
+	int signal;	  /* killed by this signal (0 if none) */
+	int timed_out;	  /* killed because timeout_sec passed */
+	int cancelled;	  /* killed because *cancel was set */
 	long timeout_sec; /* the limit that was passed, when timed_out */
 	int stdout_cut;	  /* capture_stdout hit its cap: the rest was dropped */
 	double seconds;	  /* wall time */
