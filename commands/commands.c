@@ -14,6 +14,13 @@ const struct pb_command *const pb_commands[] = {
 	&pb_cmd_evaluate, &pb_cmd_help, &pb_cmd_status, &pb_cmd_cancel, NULL,
 };
 
+int pb_command_pr_only(const struct pb_command_ctx *ctx)
+{
+	return pb_err_set("'%s' is not available in 'prbot run': use it in "
+			  "a pull request comment",
+			  ctx->inv->cmd->name);
+}
+
 const struct pb_command *pb_command_find(const char *name)
 {
 	size_t i, j;

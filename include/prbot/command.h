@@ -46,6 +46,13 @@ struct pb_command {
 	size_t n_stages;
 };
 
+/*
+ * The handler 'prbot run' reaches for a command that works only on a pull
+ * request (its jobs live in the daemon's state store): an error saying so.
+ * The daemon's worker answers these commands itself.
+ */
+int pb_command_pr_only(const struct pb_command_ctx *ctx);
+
 /* The table, NULL-terminated (commands/commands.c). */
 extern const struct pb_command *const pb_commands[];
 
