@@ -523,8 +523,10 @@ static int serve_start(struct serve *s, const struct serve_args *a)
 
 static void serve_release(struct serve *s)
 {
-	pb_http_server_free(s->http);
+	/* the ingress answers through the server until it is freed */
+	pb_http_server_stop(s->http);
 	pb_ingress_free(s->ingress);
+	pb_http_server_free(s->http);
 	pb_state_close(s->state);
 	pb_worker_cache_free(s->perm_cache);
 	pb_gh_free(s->gh);

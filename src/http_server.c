@@ -62,6 +62,7 @@ struct route {
 enum phase {
 	PH_HEADERS, /* waiting for a request line and headers */
 	PH_BODY,    /* reading the body */
+	PH_WAIT,    /* the handler answers later (pb_http_server_defer) */
 	PH_ANSWER,  /* writing the answer */
 	PH_FLUSH,   /* answer written, lws still holds some of it */
 	PH_LINGER   /* answer sent, write side shut, reading what still comes */
@@ -81,6 +82,21 @@ enum chunk_state {
 	CH_END_LF
 };
 
+/*
+ * A deferred answer. conn is the service thread's alone (NULL once the
+ * connection is gone); the rest is written by the answering thread before
+ * it puts l on srv->answered, and read by the service thread after.
+ */
+struct pb_http_server_later {
+	struct pb_http_server *srv;
+	struct pb_http_server_conn *conn;
+	struct pb_http_server_later *next;
+	int status;
+	char *ctype;
+	int ctype_oom;
+	struct pb_buf body, headers;
+};
+
 /* A header a handler asked for, kept until the answer starts. */
 struct hdr {
 	struct hdr *next;
@@ -94,6 +110,7 @@ struct pb_http_server_conn {
 	struct pb_http_server_conn *prev, *next;
 	char peer[INET6_ADDRSTRLEN];
 	enum phase phase;
+	struct pb_http_server_later *later; /* in PH_WAIT */
 
 	/* the request */
 	lws_usec_t t0;
@@ -150,6 +167,10 @@ struct pb_http_server {
 	time_t full_warned;
 	lws_sorted_usec_list_t stop_sul;
 	lws_sorted_usec_list_t accept_sul;
+
+	/* deferred answers, filled by any thread, sent by the service one */
+	pthread_mutex_t later_mu;
+	struct pb_http_server_later *answered;
 
 	/* any thread, signal handlers included */
 	atomic_int stop_requested;
@@ -1020,6 +1041,40 @@ int pb_http_server_add_header(struct pb_http_server_response *resp,
 	return 0;
 }
 
+/* Take a handler's response as the answer of c, or answer 500. */
+static int answer_take(struct pb_http_server_conn *c,
+		       struct pb_http_server_response *resp)
+{
+	char show[SHOWN_MAX + 8];
+
+	shown(c->path, show, sizeof(show));
+	if (resp->status < 200 || resp->status > 599) {
+		pb_log_error("http: %s %s: the handler answered status %d: "
+			     "answering 500 instead",
+			     c->method, show, resp->status);
+		goto fail;
+	}
+	if (resp->content_type && !value_ok(resp->content_type)) {
+		pb_log_error("http: %s %s: the handler's content type holds a "
+			     "CR or LF: answering 500 instead",
+			     c->method, show);
+		goto fail;
+	}
+	if (resp->content_type && !(c->ctype = strdup(resp->content_type)))
+		goto fail;
+	c->status = resp->status;
+	pb_buf_release(&c->out);
+	pb_buf_release(&c->added);
+	c->out = resp->body;
+	c->added = resp->headers;
+	return answer_start(c);
+fail:
+	pb_buf_release(&resp->body);
+	pb_buf_release(&resp->headers);
+	pb_buf_release(&c->added);
+	return answer_error(c, 500, "internal error");
+}
+
 static int dispatch(struct pb_http_server_conn *c)
 {
 	struct pb_http_server_request req;
@@ -1041,37 +1096,120 @@ static int dispatch(struct pb_http_server_conn *c)
 	rc = c->route->handler(&req, &resp, c->route->arg);
 	hdrs_free(c);
 	pb_buf_release(&c->body);
-	shown(c->path, show, sizeof(show));
+	if (rc == 0 && c->later) {
+		pb_buf_release(&resp.body);
+		pb_buf_release(&resp.headers);
+		c->phase = PH_WAIT;
+		lws_set_timer_usecs(c->wsi, ms_us(c->srv->body_ms));
+		return 0;
+	}
+	if (c->later) { /* failed after deferring: its owner still answers */
+		c->later->conn = NULL;
+		c->later = NULL;
+	}
 	if (rc < 0) {
-		pb_log_error("http: %s %s from %s: %s", c->method, show,
-			     c->peer, pb_err_last());
-		goto fail;
+		pb_log_error("http: %s %s from %s: %s", c->method,
+			     shown(c->path, show, sizeof(show)), c->peer,
+			     pb_err_last());
+		pb_buf_release(&resp.body);
+		pb_buf_release(&resp.headers);
+		return answer_error(c, 500, "internal error");
 	}
-	if (resp.status < 200 || resp.status > 599) {
-		pb_log_error("http: %s %s: the handler answered status %d: "
-			     "answering 500 instead",
-			     c->method, show, resp.status);
-		goto fail;
+	return answer_take(c, &resp);
+}
+
+struct pb_http_server_later *
+pb_http_server_defer(const struct pb_http_server_request *req)
+{
+	struct pb_http_server_conn *c = req->conn;
+	struct pb_http_server_later *l;
+
+	if (c->later) {
+		pb_err_set("http: the handler deferred its answer twice");
+		return NULL;
 	}
-	if (resp.content_type && !value_ok(resp.content_type)) {
-		pb_log_error("http: %s %s: the handler's content type holds a "
-			     "CR or LF: answering 500 instead",
-			     c->method, show);
-		goto fail;
+	if (!(l = calloc(1, sizeof(*l)))) {
+		pb_err_set("out of memory");
+		return NULL;
 	}
-	if (resp.content_type && !(c->ctype = strdup(resp.content_type)))
-		goto fail;
-	c->status = resp.status;
-	pb_buf_release(&c->out);
-	pb_buf_release(&c->added);
-	c->out = resp.body;
-	c->added = resp.headers;
-	return answer_start(c);
-fail:
-	pb_buf_release(&resp.body);
-	pb_buf_release(&resp.headers);
-	pb_buf_release(&c->added);
-	return answer_error(c, 500, "internal error");
+	l->srv = c->srv;
+	l->conn = c;
+	c->later = l;
+	return l;
+}
+
+static void wake(struct pb_http_server *s)
+{
+	atomic_fetch_add(&s->waking, 1);
+	if (atomic_load(&s->ctx_alive))
+		lws_cancel_service(s->ctx); /* an eventfd write */
+	atomic_fetch_sub(&s->waking, 1);
+}
+
+void pb_http_server_answer(struct pb_http_server_later *l,
+			   struct pb_http_server_response *resp)
+{
+	struct pb_http_server *s = l->srv;
+	int was_empty;
+
+	l->status = resp->status;
+	if (resp->content_type && !(l->ctype = strdup(resp->content_type)))
+		l->ctype_oom = 1;
+	l->body = resp->body;
+	l->headers = resp->headers;
+	resp->body = (struct pb_buf)PB_BUF_INIT;
+	resp->headers = (struct pb_buf)PB_BUF_INIT;
+	pthread_mutex_lock(&s->later_mu);
+	was_empty = !s->answered;
+	l->next = s->answered;
+	s->answered = l;
+	pthread_mutex_unlock(&s->later_mu);
+	/* a non-empty list has a wake-up on its way already */
+	if (was_empty)
+		wake(s);
+}
+
+static void later_free(struct pb_http_server_later *l)
+{
+	free(l->ctype);
+	pb_buf_release(&l->body);
+	pb_buf_release(&l->headers);
+	free(l);
+}
+
+/* Service thread: send the deferred answers that came in. */
+static void answered_send(struct pb_http_server *s)
+{
+	struct pb_http_server_later *l, *next;
+	struct pb_http_server_response resp;
+	struct pb_http_server_conn *c;
+
+	pthread_mutex_lock(&s->later_mu);
+	l = s->answered;
+	s->answered = NULL;
+	pthread_mutex_unlock(&s->later_mu);
+	for (; l; l = next) {
+		next = l->next;
+		if ((c = l->conn)) {
+			c->later = NULL;
+			memset(&resp, 0, sizeof(resp));
+			resp.status = l->status;
+			resp.content_type = l->ctype;
+			resp.body = l->body;
+			resp.headers = l->headers;
+			l->body = (struct pb_buf)PB_BUF_INIT;
+			l->headers = (struct pb_buf)PB_BUF_INIT;
+			if (l->ctype_oom) {
+				pb_buf_release(&resp.body);
+				pb_buf_release(&resp.headers);
+				answer_error(c, 500, "out of memory");
+			} else if (answer_take(c, &resp) < 0) {
+				lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK,
+						LWS_TO_KILL_ASYNC);
+			}
+		}
+		later_free(l);
+	}
 }
 
 /* ---- writing the answer ---- */
@@ -1224,6 +1362,11 @@ static int on_timer(struct pb_http_server_conn *c)
 		pb_log_info("http: %s %s from %s: the body did not arrive "
 			    "within %u ms: closing",
 			    c->method, show, c->peer, s->body_ms);
+		break;
+	case PH_WAIT:
+		pb_log_warnx("http: %s %s from %s: no answer within %u ms: "
+			     "closing",
+			     c->method, show, c->peer, s->body_ms);
 		break;
 	case PH_ANSWER:
 	case PH_FLUSH:
@@ -1380,8 +1523,10 @@ static void conn_gone(struct pb_http_server_conn *c)
 	struct pb_http_server *s = c->srv;
 	char show[SHOWN_MAX + 8];
 
-	if (c->phase == PH_BODY || c->phase == PH_ANSWER ||
-	    c->phase == PH_FLUSH)
+	if (c->later) /* its owner answers into the void */
+		c->later->conn = NULL;
+	if (c->phase == PH_BODY || c->phase == PH_WAIT ||
+	    c->phase == PH_ANSWER || c->phase == PH_FLUSH)
 		pb_log_debug("http: %s %s from %s: the connection closed "
 			     "before the answer was sent",
 			     c->method ? c->method : "-",
@@ -1448,6 +1593,7 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason,
 
 	switch (reason) {
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		answered_send(s);
 		if (atomic_load(&s->stop_requested) && !s->stopping)
 			begin_stop(s);
 		return 0;
@@ -1551,6 +1697,8 @@ static void *service_main(void *arg)
 {
 	struct pb_http_server *s = arg;
 
+	pthread_setname_np(pthread_self(), "prbot-http");
+
 	while (!s->loop_done) {
 		if (lws_service(s->ctx, 0) < 0) {
 			pb_log_error("http: the service loop on %s failed: "
@@ -1600,6 +1748,7 @@ static int thread_start(struct pb_http_server *s)
 
 static void server_release(struct pb_http_server *s)
 {
+	struct pb_http_server_later *l, *next;
 	size_t i;
 
 	if (s->ctx) /* start failed before the thread ran */
@@ -1611,6 +1760,11 @@ static void server_release(struct pb_http_server *s)
 		free(s->routes[i].path);
 	}
 	free(s->routes);
+	for (l = s->answered; l; l = next) { /* answered after the loop */
+		next = l->next;
+		later_free(l);
+	}
+	pthread_mutex_destroy(&s->later_mu);
 	free(s->wbuf);
 	free(s->listen);
 	free(s);
@@ -1634,6 +1788,7 @@ int pb_http_server_start(struct pb_http_server **out,
 	atomic_init(&s->stop_requested, 0);
 	atomic_init(&s->ctx_alive, 0);
 	atomic_init(&s->waking, 0);
+	pthread_mutex_init(&s->later_mu, NULL);
 	s->listen = strdup(o->listen);
 	s->wbuf = malloc(LWS_PRE + WRITE_CHUNK);
 	if (!s->listen || !s->wbuf) {
@@ -1663,10 +1818,7 @@ void pb_http_server_request_stop(struct pb_http_server *s)
 	if (!s)
 		return;
 	atomic_store(&s->stop_requested, 1);
-	atomic_fetch_add(&s->waking, 1);
-	if (atomic_load(&s->ctx_alive))
-		lws_cancel_service(s->ctx); /* an eventfd write */
-	atomic_fetch_sub(&s->waking, 1);
+	wake(s);
 }
 
 int pb_http_server_stop(struct pb_http_server *s)

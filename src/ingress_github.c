@@ -14,6 +14,7 @@
 #include "prbot/parse.h"
 #include "prbot/source_github.h"
 #include "prbot/state.h"
+#include "accept_queue.h"
 #include "banned.h"
 
 const int pb_ingress_statuses[PB_INGRESS_N_STATUS] = { 200, 202, 400, 401,
@@ -26,6 +27,7 @@ struct pb_ingress {
 	   another */
 	atomic_ullong by_status[PB_INGRESS_N_STATUS];
 	atomic_ullong jobs_queued;
+	struct pb_accept_queue *queue;
 };
 
 /* The jobs of one delivery, and the strings they point to. */
@@ -36,6 +38,27 @@ struct job_set {
 	char *reply;
 	char comment_id[24];
 };
+
+/* A delivery on its way to the committer; owns what its jobs point to. */
+struct item {
+	struct pb_accept_item base; /* first: the queue hands it back */
+	struct pb_ingress *in;
+	struct pb_http_server_later *later;
+	struct pb_event ev;
+	struct job_set js;
+	struct pb_delivery d;
+	char *event;
+};
+
+/* The committer queued jobs: count them, wake the workers. */
+static void after_batch(size_t n_queued, void *arg)
+{
+	struct pb_ingress *in = arg;
+
+	atomic_fetch_add(&in->jobs_queued, n_queued);
+	if (in->o.on_queued)
+		in->o.on_queued(in->o.on_queued_arg);
+}
 
 int pb_ingress_new(struct pb_ingress **out, const struct pb_ingress_opts *o)
 {
@@ -59,12 +82,19 @@ int pb_ingress_new(struct pb_ingress **out, const struct pb_ingress_opts *o)
 	in->gh.bot_login = o->cfg->github.bot_login;
 	in->gh.labels = o->cfg->labels;
 	in->gh.n_labels = o->cfg->n_labels;
+	if (pb_accept_queue_start(&in->queue, o->state, after_batch, in) < 0) {
+		free(in);
+		return PB_ERROR;
+	}
 	*out = in;
 	return 0;
 }
 
 void pb_ingress_free(struct pb_ingress *in)
 {
+	if (!in)
+		return;
+	pb_accept_queue_free(in->queue);
 	free(in);
 }
 
@@ -220,70 +250,139 @@ static int64_t ingress_now(const struct pb_ingress *in)
 	return in->o.now ? in->o.now() : (int64_t)time(NULL);
 }
 
-/* Store the delivery and its jobs; set the answer from the outcome. */
-static int enqueue(struct pb_ingress *in, struct pb_http_server_response *resp,
-		   const struct pb_event *ev, const char *event,
-		   const struct job_set *js)
+/* The answer to a delivery the committer has recorded (or not). */
+static int accept_answer(struct pb_http_server_response *resp,
+			 const struct pb_event *ev,
+			 const struct pb_accept_req *req)
 {
-	struct pb_delivery d = { ev->delivery, "github", event, ingress_now(in),
-				 NULL };
-	struct pb_accept acc;
+	const struct pb_accept *acc = &req->out;
 	char id[PB_JOB_ID_MAX];
 	size_t i;
 	int rc, first = 1;
 
-	memset(&acc, 0, sizeof(acc));
-	rc = pb_state_accept_delivery(in->o.state, &d, js->v, js->n, &acc);
-	if (rc == PB_ETOOBIG) {
+	if (req->rc == PB_ETOOBIG) {
 		resp->status = 503;
-		rc = pb_buf_puts(&resp->body, "queue full: try again later\n");
-		goto out;
+		return pb_buf_puts(&resp->body,
+				   "queue full: try again later\n");
 	}
-	if (rc < 0) {
-		pb_log_error("delivery %s: %s", ev->delivery, pb_err_last());
+	if (req->rc < 0) {
+		pb_log_error("delivery %s: %s", ev->delivery, req->err);
 		resp->status = 500;
-		rc = pb_buf_puts(&resp->body, "state store failed\n");
-		goto out;
+		return pb_buf_puts(&resp->body, "state store failed\n");
 	}
 	resp->status = 200;
-	switch (acc.outcome) {
+	switch (acc->outcome) {
 	case PB_ACCEPT_QUEUED:
 		resp->status = 202;
 		rc = pb_buf_puts(&resp->body, "queued");
-		for (i = 0; rc == 0 && i < acc.n_ids; i++) {
-			if (!acc.ids[i])
+		for (i = 0; rc == 0 && i < acc->n_ids; i++) {
+			if (!acc->ids[i])
 				continue;
-			pb_job_id_format(id, acc.ids[i]);
+			pb_job_id_format(id, acc->ids[i]);
 			rc = pb_buf_printf(&resp->body, "%s%s",
 					   first ? " " : ", ", id);
 			first = 0;
 		}
-		if (rc == 0)
-			rc = pb_buf_putc(&resp->body, '\n');
-		atomic_fetch_add(&in->jobs_queued, acc.n_queued);
-		if (in->o.on_queued)
-			in->o.on_queued(in->o.on_queued_arg);
-		break;
+		return rc == 0 ? pb_buf_putc(&resp->body, '\n') : rc;
 	case PB_ACCEPT_DUPLICATE:
-		rc = pb_buf_puts(&resp->body, "duplicate delivery\n");
-		break;
+		return pb_buf_puts(&resp->body, "duplicate delivery\n");
 	case PB_ACCEPT_SKIPPED:
-		rc = pb_buf_puts(&resp->body, "already queued by another "
-					      "delivery\n");
-		break;
+		return pb_buf_puts(&resp->body, "already queued by another "
+						"delivery\n");
 	case PB_ACCEPT_IGNORED:
-		rc = pb_buf_puts(&resp->body, "no command\n");
 		break;
 	}
-out:
-	pb_accept_release(&acc);
-	return rc;
+	return pb_buf_puts(&resp->body, "no command\n");
 }
 
-/* An accepted event: its command lines as jobs, then the store. */
+static void log_delivery(const char *delivery, const char *event,
+			 const struct pb_http_server_response *resp,
+			 const struct pb_event *ev)
+{
+	const char *body = pb_buf_cstr(&resp->body);
+	int n = (int)strcspn(body, "\n");
+
+	pb_log_info("delivery %.128s: event %.64s repo %.256s pr %lld by "
+		    "%.256s: %d %.*s",
+		    delivery ? delivery : "-", event ? event : "-",
+		    ev->repo ? ev->repo : "-", ev->pr,
+		    ev->actor ? ev->actor : "-", resp->status,
+		    n > 200 ? 200 : n, body);
+}
+
+static void item_free(struct item *it)
+{
+	pb_accept_release(&it->base.req.out);
+	job_set_release(&it->js);
+	pb_event_release(&it->ev);
+	free(it->event);
+	free(it);
+}
+
+/* On the committer thread, after the commit: answer, log, count. */
+static void item_done(struct pb_accept_item *base)
+{
+	struct item *it = (struct item *)base;
+	struct pb_http_server_response resp;
+
+	memset(&resp, 0, sizeof(resp));
+	if (accept_answer(&resp, &it->ev, &base->req) < 0) {
+		pb_log_error("delivery %.128s: out of memory", it->ev.delivery);
+		pb_buf_reset(&resp.body);
+		resp.status = 500;
+	}
+	log_delivery(it->ev.delivery, it->event, &resp, &it->ev);
+	count_status(it->in, resp.status);
+	pb_http_server_answer(it->later, &resp);
+	item_free(it);
+}
+
+/*
+ * Hand the delivery and its jobs to the committer: ev and js move into the
+ * item (they are left empty). Returns 0 with the answer deferred, or a
+ * negative code with nothing handed over.
+ */
+static int enqueue(struct pb_ingress *in,
+		   const struct pb_http_server_request *req,
+		   struct pb_event *ev, const char *event, struct job_set *js)
+{
+	struct item *it = calloc(1, sizeof(*it));
+	size_t i;
+
+	if (!it || !(it->event = strdup(event))) {
+		free(it);
+		return pb_err_set("webhook: out of memory");
+	}
+	if (!(it->later = pb_http_server_defer(req))) {
+		free(it->event);
+		free(it);
+		return PB_ERROR;
+	}
+	it->in = in;
+	it->ev = *ev;
+	memset(ev, 0, sizeof(*ev));
+	it->js = *js;
+	memset(js, 0, sizeof(*js));
+	for (i = 0; i < it->js.n; i++) /* it pointed into *js */
+		if (it->js.v[i].comment_id)
+			it->js.v[i].comment_id = it->js.comment_id;
+	it->d = (struct pb_delivery){ it->ev.delivery, "github", it->event,
+				      ingress_now(in), NULL };
+	it->base.req.d = &it->d;
+	it->base.req.jobs = it->js.v;
+	it->base.req.n = it->js.n;
+	it->base.done = item_done;
+	pb_accept_queue_push(in->queue, &it->base);
+	return 0;
+}
+
+#define DEFERRED 1 /* accept_event(): answered by the committer */
+
+/* An accepted event: its command lines as jobs, then the committer. */
 static int accept_event(struct pb_ingress *in,
+			const struct pb_http_server_request *req,
 			struct pb_http_server_response *resp,
-			const struct pb_event *ev, const char *event)
+			struct pb_event *ev, const char *event)
 {
 	struct pb_parsed parsed = PB_PARSED_INIT;
 	struct job_set js;
@@ -303,28 +402,14 @@ static int accept_event(struct pb_ingress *in,
 		rc = pb_buf_puts(&resp->body, "no command\n");
 		goto out;
 	}
-	if ((rc = make_jobs(&js, ev, &parsed, event)) < 0)
+	if ((rc = make_jobs(&js, ev, &parsed, event)) < 0 ||
+	    (rc = enqueue(in, req, ev, event, &js)) < 0)
 		goto out;
-	rc = enqueue(in, resp, ev, event, &js);
+	rc = DEFERRED;
 out:
 	job_set_release(&js);
 	pb_parsed_release(&parsed);
 	return rc;
-}
-
-static void log_delivery(const struct pb_gh_headers *h,
-			 const struct pb_http_server_response *resp,
-			 const struct pb_event *ev)
-{
-	const char *body = pb_buf_cstr(&resp->body);
-	int n = (int)strcspn(body, "\n");
-
-	pb_log_info("delivery %.128s: event %.64s repo %.256s pr %lld by "
-		    "%.256s: %d %.*s",
-		    h->delivery ? h->delivery : "-", h->event ? h->event : "-",
-		    ev->repo ? ev->repo : "-", ev->pr,
-		    ev->actor ? ev->actor : "-", resp->status,
-		    n > 200 ? 200 : n, body);
 }
 
 int pb_ingress_github(const struct pb_http_server_request *req,
@@ -346,7 +431,11 @@ int pb_ingress_github(const struct pb_http_server_request *req,
 	resp->status = pb_gh_verdict_status(res.verdict);
 	switch (res.verdict) {
 	case PB_GH_ACCEPT:
-		rc = accept_event(in, resp, &ev, h.event);
+		if ((rc = accept_event(in, req, resp, &ev, h.event)) ==
+		    DEFERRED) {
+			pb_event_release(&ev);
+			return 0;
+		}
 		break;
 	case PB_GH_PING:
 		rc = pb_buf_puts(&resp->body, "pong\n");
@@ -361,7 +450,7 @@ out:
 			     h.delivery ? h.delivery : "-", pb_err_last());
 		resp->status = 500;
 	} else {
-		log_delivery(&h, resp, &ev);
+		log_delivery(h.delivery, h.event, resp, &ev);
 	}
 	count_status(in, resp->status);
 	pb_event_release(&ev);

@@ -235,6 +235,50 @@ int pb_db_end(struct pb_state *st, int rc)
 	return rc;
 }
 
+int pb_db_savepoint(struct pb_state *st, const char *name)
+{
+	char sql[64];
+	int src;
+
+	snprintf(sql, sizeof(sql), "SAVEPOINT %s", name);
+	if ((src = sqlite3_exec(st->db, sql, NULL, NULL, NULL)) != SQLITE_OK)
+		return pb_db_err(st, src);
+	return 0;
+}
+
+int pb_db_savepoint_end(struct pb_state *st, const char *name, int rc)
+{
+	char sql[96];
+	int src;
+
+	stmts_reset(st);
+	if (pb_db_tx_lost(st))
+		return rc < 0 ? rc :
+				pb_err_set("state store '%s': cannot %s: "
+					   "the transaction was rolled "
+					   "back",
+					   st->path, st->op);
+	if (rc < 0)
+		snprintf(sql, sizeof(sql), "ROLLBACK TO %s; RELEASE %s", name,
+			 name);
+	else
+		snprintf(sql, sizeof(sql), "RELEASE %s", name);
+	src = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
+	if (src == SQLITE_OK)
+		return rc;
+	if (rc == 0)
+		return pb_db_err(st, src);
+	/* half a savepoint must never commit: drop the whole transaction
+	   (pb_db_tx_lost() says so); rc's message says what went wrong */
+	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+int pb_db_tx_lost(struct pb_state *st)
+{
+	return sqlite3_get_autocommit(st->db) != 0;
+}
+
 /* The cached statement for sql, prepared on first use. */
 static int stmt_get(struct pb_state *st, sqlite3_stmt **out, const char *sql)
 {

@@ -48,6 +48,17 @@ int pb_db_begin(struct pb_state *st, int write, const char *fmt, ...)
 int pb_db_end(struct pb_state *st, int rc);
 
 /*
+ * Inside a transaction: open savepoint name, then end it with rc: 0
+ * releases it (its changes stay in the transaction), negative rolls back to
+ * it first. Returns rc, or the savepoint's own failure.
+ */
+int pb_db_savepoint(struct pb_state *st, const char *name);
+int pb_db_savepoint_end(struct pb_state *st, const char *name, int rc);
+
+/* 1 when SQLite rolled the whole open transaction back after an error. */
+int pb_db_tx_lost(struct pb_state *st);
+
+/*
  * The prepared statement for sql (a static string: its address is the
  * cache key), reset, with the values bound in order as types says: 't' a
  * const char * (NULL binds NULL), 'i' an int64_t, 'n' an int, 'd' a double.

@@ -188,23 +188,79 @@ out:
 	return rc;
 }
 
+/* Fill req->out within the open transaction; req->rc says how it went. */
+static void accept_one(struct pb_state *st, struct pb_accept_req *req)
+{
+	struct pb_accept *out = &req->out;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	pb_db_op(st, "record delivery '%.60s'", req->d->id);
+	if ((rc = accept_check(req->d, req->jobs, req->n)) < 0)
+		goto out;
+	if (req->n && !(out->ids = calloc(req->n, sizeof(*out->ids)))) {
+		rc = pb_err_set("out of memory");
+		goto out;
+	}
+	out->n_ids = req->n;
+	if ((rc = pb_db_savepoint(st, "accept")) < 0)
+		goto out;
+	rc = pb_db_savepoint_end(st, "accept",
+				 accept_tx(st, req->d, req->jobs, req->n, out));
+out:
+	req->rc = rc;
+	if (rc < 0) {
+		snprintf(req->err, sizeof(req->err), "%s", pb_err_last());
+		pb_accept_release(out);
+	}
+}
+
+int pb_state_accept_batch(struct pb_state *st, struct pb_accept_req *v,
+			  size_t n)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		memset(&v[i].out, 0, sizeof(v[i].out));
+		v[i].rc = 0;
+		v[i].err[0] = '\0';
+	}
+	rc = n == 1 ? pb_db_begin(st, 1, "record delivery '%.60s'", v->d->id) :
+		      pb_db_begin(st, 1, "record %zu deliveries", n);
+	if (rc == 0) {
+		for (i = 0; i < n && rc == 0; i++) {
+			accept_one(st, &v[i]);
+			/* some errors (disk full, I/O) roll back everything */
+			if (pb_db_tx_lost(st))
+				rc = v[i].rc < 0 ? v[i].rc : PB_ERROR;
+		}
+		if (n != 1)
+			pb_db_op(st, "record %zu deliveries", n);
+		rc = pb_db_end(st, rc);
+	}
+	if (rc == 0)
+		return 0;
+	for (i = 0; i < n; i++) {
+		pb_accept_release(&v[i].out);
+		v[i].rc = rc;
+		snprintf(v[i].err, sizeof(v[i].err), "%s", pb_err_last());
+	}
+	return rc;
+}
+
 int pb_state_accept_delivery(struct pb_state *st, const struct pb_delivery *d,
 			     const struct pb_job_new *jobs, size_t n,
 			     struct pb_accept *out)
 {
+	struct pb_accept_req req = { d, jobs, n, 0, "", { 0 } };
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = accept_check(d, jobs, n)) < 0)
-		return rc;
-	if (n && !(out->ids = calloc(n, sizeof(*out->ids))))
-		return pb_err_set("out of memory");
-	out->n_ids = n;
-	if ((rc = pb_db_begin(st, 1, "record delivery '%.60s'", d->id)) < 0)
-		goto out;
-	rc = pb_db_end(st, accept_tx(st, d, jobs, n, out));
-out:
-	if (rc < 0)
-		pb_accept_release(out);
+	if ((rc = pb_state_accept_batch(st, &req, 1)) == 0 &&
+	    (rc = req.rc) == 0)
+		*out = req.out;
+	else if (rc < 0)
+		pb_err_setc(rc, "%s", req.err);
 	return rc;
 }

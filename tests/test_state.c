@@ -536,6 +536,110 @@ static void test_queue_bound_refuses_with_nothing_stored(void **state)
 	pb_accept_release(&a);
 }
 
+/* Deliveries that share a transaction still succeed or fail one by one. */
+static void test_batch_settles_each_delivery_on_its_own(void **state)
+{
+	struct fixture *f = *state;
+	struct pb_job_new one = job_new(7, "evaluate", "c-1", 0);
+	struct pb_job_new two[] = { job_new(8, "evaluate", "c-3", 0),
+				    job_new(8, "status", "c-3", 1) };
+	struct pb_job_new four = job_new(9, "evaluate", "c-4", 0);
+	struct pb_job_new bad = job_new(9, "status", "c-5", 0);
+	struct pb_delivery d1 = delivery("d-1", NOW);
+	struct pb_delivery d2 = delivery("d-2", NOW);
+	struct pb_delivery d3 = delivery("d-3", NOW);
+	struct pb_delivery d4 = delivery("d-4", NOW);
+	struct pb_delivery d5 = delivery("d-5", NOW);
+	struct pb_accept_req v[] = {
+		{ .d = &d1, .jobs = &one, .n = 1 },
+		{ .d = &d1, .jobs = &four, .n = 1 }, /* the same id again */
+		{ .d = &d2, .jobs = &one, .n = 1 },  /* the same comment line */
+		{ .d = &d3, .jobs = two, .n = 2 },   /* over queue_max */
+		{ .d = &d4, .jobs = &four, .n = 1 },
+		{ .d = &d5, .jobs = &bad, .n = 1 }, /* no actor */
+	};
+	size_t i;
+
+	bad.actor = NULL;
+	open_ok(f);
+	pb_state_set_queue_max(f->st, 2);
+	assert_int_equal(pb_state_accept_batch(f->st, v, 6), 0);
+
+	assert_int_equal(v[0].rc, 0);
+	assert_int_equal(v[0].out.outcome, PB_ACCEPT_QUEUED);
+	assert_int_equal(v[0].out.ids[0], 1);
+	assert_int_equal(v[1].rc, 0);
+	assert_int_equal(v[1].out.outcome, PB_ACCEPT_DUPLICATE);
+	assert_int_equal(v[2].rc, 0);
+	assert_int_equal(v[2].out.outcome, PB_ACCEPT_SKIPPED);
+	assert_int_equal(v[3].rc, PB_ETOOBIG);
+	assert_non_null(strstr(v[3].err, "cannot record delivery 'd-3': the "
+					 "queue is full"));
+	assert_null(v[3].out.ids);
+	assert_int_equal(v[4].rc, 0);
+	assert_int_equal(v[4].out.outcome, PB_ACCEPT_QUEUED);
+	assert_int_equal(v[5].rc, PB_EINVAL);
+	assert_string_equal(v[5].err, "cannot queue job 1 of delivery 'd-5': "
+				      "its actor is missing");
+	for (i = 0; i < 6; i++)
+		pb_accept_release(&v[i].out);
+
+	/* d-3 left nothing behind; the others are there, once */
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM jobs"), 2);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM jobs WHERE "
+					  "pr = 8"),
+			 0);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM deliveries"),
+			 3);
+	assert_int_equal(raw_int(f->path,
+				 "SELECT count(*) FROM deliveries "
+				 "WHERE delivery_id IN ('d-3', 'd-5')"),
+			 0);
+	assert_int_equal(raw_int(f->path, "SELECT value FROM counters WHERE "
+					  "name = 'queued'"),
+			 2);
+}
+
+/* An error that ends the whole transaction fails every delivery in it. */
+static void test_batch_that_cannot_commit_stores_nothing(void **state)
+{
+	struct fixture *f = *state;
+	struct pb_job_new a = job_new(7, "evaluate", "c-1", 0);
+	struct pb_job_new b = job_new(8, "evaluate", "c-2", 0);
+	struct pb_job_new c = job_new(9, "evaluate", "c-3", 0);
+	struct pb_delivery d1 = delivery("d-1", NOW);
+	struct pb_delivery d2 = delivery("d-poison", NOW);
+	struct pb_delivery d3 = delivery("d-3", NOW);
+	struct pb_accept_req v[] = {
+		{ .d = &d1, .jobs = &a, .n = 1 },
+		{ .d = &d2, .jobs = &b, .n = 1 },
+		{ .d = &d3, .jobs = &c, .n = 1 },
+	};
+	size_t i;
+
+	open_ok(f);
+	/* RAISE(ROLLBACK) ends the transaction, as a full disk would */
+	raw_exec(f->path, "CREATE TRIGGER poison BEFORE INSERT ON deliveries "
+			  "WHEN NEW.delivery_id = 'd-poison' BEGIN SELECT "
+			  "RAISE(ROLLBACK, 'poisoned'); END");
+	assert_true(pb_state_accept_batch(f->st, v, 3) < 0);
+	for (i = 0; i < 3; i++) {
+		assert_true(v[i].rc < 0);
+		assert_non_null(strstr(v[i].err, "poisoned"));
+		assert_null(v[i].out.ids);
+	}
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM jobs"), 0);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM deliveries"),
+			 0);
+
+	/* the store works on afterwards */
+	raw_exec(f->path, "DROP TRIGGER poison");
+	assert_int_equal(pb_state_accept_batch(f->st, v, 1), 0);
+	assert_int_equal(v[0].rc, 0);
+	pb_accept_release(&v[0].out);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM jobs"), 1);
+}
+
 /* ---- claiming ---- */
 
 /* The queued-jobs counter (migration 2's triggers) follows every change. */
@@ -1536,6 +1640,8 @@ int main(void)
 		T(test_delivery_without_jobs_is_recorded_for_dedupe),
 		T(test_accept_refuses_a_job_without_an_actor),
 		T(test_queue_bound_refuses_with_nothing_stored),
+		T(test_batch_settles_each_delivery_on_its_own),
+		T(test_batch_that_cannot_commit_stores_nothing),
 		T(test_queued_counter_follows_the_jobs_table),
 		T(test_claim_takes_the_oldest_queued_job_with_a_lease),
 		T(test_claim_never_gives_a_job_twice_across_threads),

@@ -89,8 +89,31 @@ int pb_http_server_add_header(struct pb_http_server_response *resp,
 			      const char *name, const char *value);
 
 /*
- * Return 0 to send resp; a negative PB_E* (message set with pb_err_set())
- * to answer 500, the message going to the log only.
+ * Answering later: a handler whose answer waits for work on another thread
+ * (a commit that covers several requests, say) takes a handle with
+ * pb_http_server_defer() and returns 0 without filling resp. The connection
+ * waits, reading nothing more, until pb_http_server_answer() is called with
+ * the handle: from any thread, exactly once, before pb_http_server_free().
+ * A client that goes away meanwhile loses nothing but the answer. When no
+ * answer comes within body_timeout_ms the connection is closed; the handle
+ * must still be answered. NULL when out of memory (the handler then returns
+ * a negative code: 500).
+ */
+struct pb_http_server_later;
+struct pb_http_server_later *
+pb_http_server_defer(const struct pb_http_server_request *req);
+
+/*
+ * Send resp (filled as a handler would: status, content_type copied, body
+ * and added headers taken over and reset) on the connection l came from,
+ * and free l. Wakes the service thread; safe from any thread.
+ */
+void pb_http_server_answer(struct pb_http_server_later *l,
+			   struct pb_http_server_response *resp);
+
+/*
+ * Return 0 to send resp (or to answer later, above); a negative PB_E* (message
+ * set with pb_err_set()) to answer 500, the message going to the log only.
  */
 struct pb_http_server_route {
 	const char *method; /* "GET", "POST", ...: exact, upper case */

@@ -13,8 +13,11 @@ struct pb_state;
  * The webhook route of prbot serve. It makes no network call and no slow
  * work (DESIGN.md): it checks the delivery with pb_gh_webhook_parse(), reads
  * the command lines of a comment (or of a label's mapped text) with
- * pb_parse_comment(), and commits the delivery and one job per command line
- * with pb_state_accept_delivery() before it answers. Workers do the rest.
+ * pb_parse_comment(), and hands the delivery with one job per command line
+ * to its committer thread, which records all deliveries waiting at that
+ * moment in one transaction (pb_state_accept_batch()) and then answers each
+ * (pb_http_server_defer()): no 202 leaves before its jobs are on disk, and
+ * one fsync covers many deliveries. Workers do the rest.
  *
  * Answers (text/plain, one line saying why):
  *   202  "queued j-1, j-2": the delivery and its jobs are on disk
@@ -57,7 +60,7 @@ struct pb_ingress_opts {
 	   from it; borrowed for the ingress's life */
 	const struct pb_config *cfg;
 	struct pb_state *state; /* borrowed; shared with the workers */
-	/* called (on the HTTP thread) after jobs were queued, to wake the
+	/* called (on the committer thread) after jobs were queued, to wake the
 	   workers; may be NULL */
 	void (*on_queued)(void *arg);
 	void *on_queued_arg;
@@ -80,9 +83,11 @@ struct pb_ingress_stats {
 struct pb_ingress;
 
 /*
- * Make the route's context. PB_EINVAL when opts has no config or state, or
- * the config has no webhook secret (the message says how to set it).
- * Caller owns *out: pb_ingress_free() after the HTTP server stopped.
+ * Make the route's context and start its committer thread. PB_EINVAL when
+ * opts has no config or state, or the config has no webhook secret (the
+ * message says how to set it); PB_ERROR when the thread cannot start.
+ * Caller owns *out: pb_ingress_free() after pb_http_server_stop() and
+ * before pb_http_server_free() (it answers what is still being committed).
  */
 int pb_ingress_new(struct pb_ingress **out, const struct pb_ingress_opts *o);
 void pb_ingress_free(struct pb_ingress *in);

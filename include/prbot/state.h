@@ -202,6 +202,28 @@ int pb_state_accept_delivery(struct pb_state *st, const struct pb_delivery *d,
 			     const struct pb_job_new *jobs, size_t n,
 			     struct pb_accept *out);
 
+/* One delivery of a batch, and how it went. */
+struct pb_accept_req {
+	const struct pb_delivery *d; /* borrowed, as for the call above */
+	const struct pb_job_new *jobs;
+	size_t n;
+	int rc;		      /* 0, or what the call above would return */
+	char err[256];	      /* rc's message when rc < 0 */
+	struct pb_accept out; /* filled when rc is 0: pb_accept_release() */
+};
+
+/*
+ * Several deliveries in one transaction, so one fsync covers them all: each
+ * is recorded as pb_state_accept_delivery() would, in order, inside its own
+ * savepoint, so one that fails (queue full, a missing field) leaves the
+ * others. Returns 0 when the transaction committed (each v[i].rc says how
+ * its delivery went), or a negative code when it did not: then nothing is
+ * stored and every v[i].rc and err are set to it. Deliveries later in v see
+ * the earlier ones: a repeated delivery id or comment line is a duplicate.
+ */
+int pb_state_accept_batch(struct pb_state *st, struct pb_accept_req *v,
+			  size_t n);
+
 /* ---- workers ---- */
 
 /*
