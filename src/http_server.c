@@ -1378,6 +1378,15 @@ static int on_timer(struct pb_http_server_conn *c)
 	case PH_LINGER:
 		break;
 	}
+	/* a request cut while stopping is one the stop did not finish */
+	if (s->stopping && c->phase != PH_HEADERS && c->phase != PH_LINGER &&
+	    !s->stop_rc) {
+		s->stop_rc = PB_ETIMEOUT;
+		snprintf(s->fail, sizeof(s->fail),
+			 "http server on '%s': a request was cut by its own "
+			 "deadline during the stop",
+			 s->listen);
+	}
 	/* abrupt: a slow client gets no flush of what lws still holds */
 	lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 	return 0;

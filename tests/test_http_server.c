@@ -26,12 +26,26 @@
 
 #define MIB (1024 * 1024)
 
+#define LATER_MAX 64
+
+/* Deferred answers the handlers took, for a test or its threads to give. */
+struct later_q {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;			   /* a handle came */
+	struct pb_http_server_later *l[LATER_MAX]; /* NULL once taken */
+	char tag[LATER_MAX][64];		   /* the request's query */
+	size_t n;				   /* handles so far */
+	pthread_t thread[LATER_MAX]; /* answerers h_later_thread started */
+	size_t n_threads;
+};
+
 struct fx {
 	struct pb_http_server *srv;
 	int port;
 	char host[32]; /* "127.0.0.1" or "[::1]" */
 	int calls;     /* handler calls */
 	char last_peer[64];
+	struct later_q q;
 };
 
 /* ---- handlers ---- */
@@ -115,6 +129,170 @@ static int h_stop(const struct pb_http_server_request *req,
 	return pb_buf_puts(&resp->body, "stopping\n");
 }
 
+/* ---- handlers that answer later ---- */
+
+static void sleep_ms(int ms);
+
+/* Give l an answer whose body names the request: "answer to TAG!\n". */
+static void later_give(struct pb_http_server_later *l, int status,
+		       const char *tag)
+{
+	struct pb_http_server_response resp;
+
+	memset(&resp, 0, sizeof(resp));
+	resp.status = status;
+	pb_buf_printf(&resp.body, "answer to %s!\n", tag);
+	pb_http_server_answer(l, &resp);
+}
+
+/* Defer req and queue the handle for the test; -1 when that fails. */
+static int later_push(struct later_q *q,
+		      const struct pb_http_server_request *req)
+{
+	struct pb_http_server_later *l = pb_http_server_defer(req);
+
+	if (!l)
+		return -1;
+	pthread_mutex_lock(&q->mu);
+	if (q->n == LATER_MAX) {
+		pthread_mutex_unlock(&q->mu);
+		later_give(l, 503, "a full queue");
+		return pb_err_set("test queue of deferred answers is full");
+	}
+	q->l[q->n] = l;
+	snprintf(q->tag[q->n], sizeof(q->tag[0]), "%s", req->query);
+	q->n++;
+	pthread_cond_broadcast(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+	return 0;
+}
+
+/* Wait until n handles were queued (1) or timeout_ms passes (0). */
+static int later_wait(struct later_q *q, size_t n, int timeout_ms)
+{
+	struct timespec end;
+	int ok;
+
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += timeout_ms / 1000;
+	end.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (end.tv_nsec >= 1000000000) {
+		end.tv_sec++;
+		end.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&q->mu);
+	while (q->n < n &&
+	       pthread_cond_timedwait(&q->cv, &q->mu, &end) != ETIMEDOUT)
+		;
+	ok = q->n >= n;
+	pthread_mutex_unlock(&q->mu);
+	return ok;
+}
+
+/* Handle i, now the caller's to answer. */
+static struct pb_http_server_later *later_take(struct later_q *q, size_t i)
+{
+	struct pb_http_server_later *l;
+
+	pthread_mutex_lock(&q->mu);
+	l = i < q->n ? q->l[i] : NULL;
+	if (l)
+		q->l[i] = NULL;
+	pthread_mutex_unlock(&q->mu);
+	assert_non_null(l);
+	return l;
+}
+
+static int h_later(const struct pb_http_server_request *req,
+		   struct pb_http_server_response *resp, void *arg)
+{
+	struct fx *f = arg;
+
+	f->calls++;
+	return later_push(&f->q, req);
+}
+
+/* Defers, then fails: the server answers 500, the handle stays owed. */
+static int h_later_fail(const struct pb_http_server_request *req,
+			struct pb_http_server_response *resp, void *arg)
+{
+	struct fx *f = arg;
+
+	f->calls++;
+	if (later_push(&f->q, req) < 0)
+		return -1;
+	return pb_err_set("the commit failed");
+}
+
+struct answerer {
+	struct pb_http_server_later *l;
+	char tag[64];
+};
+
+/* Answer as a committer thread would: a little later, fully dressed. */
+static void *answerer_main(void *arg)
+{
+	struct answerer *a = arg;
+	struct pb_http_server_response resp;
+
+	sleep_ms(5);
+	memset(&resp, 0, sizeof(resp));
+	resp.status = 202;
+	resp.content_type = "application/vnd.prbot+json";
+	if (pb_http_server_add_header(&resp, "X-Queued-As", a->tag) < 0 ||
+	    pb_buf_printf(&resp.body, "{\"queued\":\"%s\"}\n", a->tag) < 0)
+		resp.status = 599; /* the test sees it */
+	pb_http_server_answer(a->l, &resp);
+	free(a);
+	return NULL;
+}
+
+/* Defers and hands the handle to a thread of its own. */
+static int h_later_thread(const struct pb_http_server_request *req,
+			  struct pb_http_server_response *resp, void *arg)
+{
+	struct fx *f = arg;
+	struct later_q *q = &f->q;
+	struct answerer *a = calloc(1, sizeof(*a));
+	int rc = -1;
+
+	f->calls++;
+	if (!a)
+		return pb_err_set("out of memory");
+	snprintf(a->tag, sizeof(a->tag), "%s", req->query);
+	if (!(a->l = pb_http_server_defer(req))) {
+		free(a);
+		return -1;
+	}
+	pthread_mutex_lock(&q->mu);
+	if (q->n_threads < LATER_MAX &&
+	    !pthread_create(&q->thread[q->n_threads], NULL, answerer_main, a)) {
+		q->n_threads++;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&q->mu);
+	if (rc < 0) {
+		later_give(a->l, 503, "no thread");
+		free(a);
+		return pb_err_set("cannot start an answering thread");
+	}
+	return 0;
+}
+
+/* Join the answering threads; how many there were. */
+static size_t later_join(struct later_q *q)
+{
+	size_t i, n;
+
+	pthread_mutex_lock(&q->mu);
+	n = q->n_threads;
+	q->n_threads = 0;
+	pthread_mutex_unlock(&q->mu);
+	for (i = 0; i < n; i++)
+		pthread_join(q->thread[i], NULL);
+	return n;
+}
+
 /* ---- the server under test ---- */
 
 static void fx_start(struct fx *f, const char *listen, size_t max_body,
@@ -129,6 +307,9 @@ static void fx_start(struct fx *f, const char *listen, size_t max_body,
 		{ "GET", "/fail", h_fail, f },
 		{ "GET", "/busy", h_busy, f },
 		{ "POST", "/stop", h_stop, f },
+		{ "GET", "/later", h_later, f },
+		{ "GET", "/later-fail", h_later_fail, f },
+		{ "GET", "/later-thread", h_later_thread, f },
 	};
 	struct pb_http_server_opts o = {
 		.listen = listen,
@@ -153,9 +334,15 @@ static void fx_start(struct fx *f, const char *listen, size_t max_body,
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
+	pthread_condattr_t ca;
 
 	if (!f)
 		return -1;
+	pthread_mutex_init(&f->q.mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&f->q.cv, &ca);
+	pthread_condattr_destroy(&ca);
 	*state = f;
 	return 0;
 }
@@ -163,8 +350,16 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
+	size_t i;
 
+	/* handles must be answered before the free, even by a failed test */
+	later_join(&f->q);
+	for (i = 0; i < f->q.n; i++)
+		if (f->q.l[i])
+			later_give(f->q.l[i], 500, "teardown");
 	pb_http_server_free(f->srv);
+	pthread_cond_destroy(&f->q.cv);
+	pthread_mutex_destroy(&f->q.mu);
 	free(f);
 	return 0;
 }
@@ -1219,6 +1414,392 @@ static void test_http_server_logs_each_answer_at_debug(void **state)
 	free(text);
 }
 
+/* ---- answers given later ---- */
+
+static void raw_get(int fd, const char *path)
+{
+	char req[256];
+	int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\n\r\n",
+			 path);
+
+	raw_send(fd, req, (size_t)n);
+}
+
+/* The body of the first raw answer in text: what follows its blank line. */
+static const char *raw_body(const char *text)
+{
+	const char *p = strstr(text, "\r\n\r\n");
+
+	return p ? p + 4 : "";
+}
+
+static void
+test_http_server_sends_an_answer_given_on_another_thread(void **state)
+{
+	struct fx *f = *state;
+	struct reply r;
+	char v[64], url[128];
+	long conns = -1;
+	CURL *h;
+
+	fx_start(f, "127.0.0.1:0", 0, 0, 0, 0, 0);
+	reply_init(&r);
+	h = easy_new(f, "GET", "/later-thread?n=1", NULL, 0, NULL, &r);
+	assert_int_equal(curl_easy_perform(h), CURLE_OK);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r.status);
+	assert_int_equal(r.status, 202);
+	assert_string_equal(answer_header(&r, "Content-Type", v, sizeof(v)),
+			    "application/vnd.prbot+json");
+	assert_string_equal(answer_header(&r, "X-Queued-As", v, sizeof(v)),
+			    "n=1");
+	assert_string_equal(answer_header(&r, "Content-Length", v, sizeof(v)),
+			    "17");
+	assert_string_equal(pb_buf_cstr(&r.body), "{\"queued\":\"n=1\"}\n");
+
+	/* the connection is kept for the next request, deferred too */
+	pb_buf_reset(&r.body);
+	pb_buf_reset(&r.head);
+	snprintf(url, sizeof(url), "http://%s:%d/later-thread?n=2", f->host,
+		 f->port);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	assert_int_equal(curl_easy_perform(h), CURLE_OK);
+	curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &conns);
+	assert_int_equal(conns, 0);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r.status);
+	assert_int_equal(r.status, 202);
+	assert_string_equal(answer_header(&r, "X-Queued-As", v, sizeof(v)),
+			    "n=2");
+	assert_string_equal(pb_buf_cstr(&r.body), "{\"queued\":\"n=2\"}\n");
+	curl_easy_cleanup(h);
+	reply_release(&r);
+	assert_int_equal(later_join(&f->q), 2);
+	assert_int_equal(f->calls, 2);
+}
+
+struct batch {
+	struct later_q *q;
+	size_t want;
+	size_t answered;
+};
+
+/* A committer: collect want handles, answer them at once, last first. */
+static void *batch_main(void *arg)
+{
+	struct batch *b = arg;
+	struct pb_http_server_later *l[LATER_MAX];
+	char tag[LATER_MAX][64];
+	size_t i, n;
+
+	later_wait(b->q, b->want, 5000);
+	pthread_mutex_lock(&b->q->mu);
+	n = b->q->n;
+	for (i = 0; i < n; i++) {
+		l[i] = b->q->l[i];
+		b->q->l[i] = NULL;
+		memcpy(tag[i], b->q->tag[i], sizeof(tag[i]));
+	}
+	pthread_mutex_unlock(&b->q->mu);
+	while (n--) {
+		if (!l[n])
+			continue;
+		later_give(l[n], 200, tag[n]);
+		b->answered++;
+	}
+	return NULL;
+}
+
+static void
+test_http_server_sends_each_deferred_answer_to_its_request(void **state)
+{
+	enum { N = 50 };
+	struct fx *f = *state;
+	struct batch b = { .q = &f->q, .want = N };
+	struct pb_buf got;
+	char path[64], want[64];
+	int fd[N], i;
+	pthread_t t;
+
+	fx_start(f, "127.0.0.1:0", 0, 0, 0, 0, 0);
+	assert_int_equal(pthread_create(&t, NULL, batch_main, &b), 0);
+	for (i = 0; i < N; i++) {
+		fd[i] = raw_connect(f->port);
+		assert_true(fd[i] >= 0);
+		snprintf(path, sizeof(path), "/later?id=%d", i);
+		raw_get(fd[i], path);
+	}
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(b.answered, N);
+	pb_buf_init(&got, 0);
+	for (i = 0; i < N; i++) {
+		pb_buf_reset(&got);
+		if (!raw_wait_for(fd[i], &got, "!\n", 3000))
+			fail_msg("request %d: got '%s'", i, pb_buf_cstr(&got));
+		assert_non_null(strstr(pb_buf_cstr(&got), "HTTP/1.1 200 "));
+		snprintf(want, sizeof(want), "answer to id=%d!\n", i);
+		assert_string_equal(raw_body(pb_buf_cstr(&got)), want);
+		close(fd[i]);
+	}
+	pb_buf_release(&got);
+	assert_int_equal(f->calls, N);
+}
+
+static void
+test_http_server_survives_a_client_leaving_before_the_answer(void **state)
+{
+	static const struct {
+		int reset;    /* leave with a RST rather than a FIN */
+		int delay_ms; /* between the client leaving and the answer */
+	} cases[] = { { 0, 0 }, { 0, 50 }, { 1, 0 }, { 1, 50 } };
+	struct fx *f = *state;
+	FILE *log = log_capture(PB_LOG_WARN); /* a failed write is logged */
+	struct linger rst = { 1, 0 };
+	struct reply r;
+	size_t i;
+	int fd;
+
+	fx_start(f, "127.0.0.1:0", 0, 0, 0, 0, 0);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		fd = raw_connect(f->port);
+		assert_true(fd >= 0);
+		raw_get(fd, "/later?id=gone");
+		assert_true(later_wait(&f->q, i + 1, 2000));
+		if (cases[i].reset)
+			setsockopt(fd, SOL_SOCKET, SO_LINGER, &rst,
+				   sizeof(rst));
+		close(fd);
+		sleep_ms(cases[i].delay_ms);
+		later_give(later_take(&f->q, i), 200, "nobody");
+	}
+
+	/* and goes on serving */
+	reply_init(&r);
+	assert_int_equal(http_get(f, "/hello", &r), 200);
+	assert_string_equal(pb_buf_cstr(&r.body), "hello\n");
+	reply_release(&r);
+	assert_int_equal(pb_http_server_stop(f->srv), 0);
+	free(log_release(log));
+}
+
+static void
+test_http_server_holds_a_pipelined_request_behind_a_deferred_one(void **state)
+{
+	static const char two[] = "GET /later?id=1 HTTP/1.1\r\nHost: x\r\n\r\n"
+				  "GET /later?id=2 HTTP/1.1\r\nHost: x\r\n\r\n";
+	struct fx *f = *state;
+	struct pb_buf got;
+	const char *p;
+	size_t i, base;
+	int fd;
+
+	fx_start(f, "127.0.0.1:0", 0, 0, 0, 0, 0);
+	pb_buf_init(&got, 0);
+	/* the second request in the same packet, then sent while waiting */
+	for (i = 0; i < 2; i++) {
+		base = i * 2;
+		fd = raw_connect(f->port);
+		assert_true(fd >= 0);
+		if (i == 0)
+			raw_send(fd, two, sizeof(two) - 1);
+		else
+			raw_get(fd, "/later?id=1");
+		assert_true(later_wait(&f->q, base + 1, 2000));
+		if (i == 1)
+			raw_get(fd, "/later?id=2");
+		/* not read while the first waits for its answer */
+		assert_false(later_wait(&f->q, base + 2, 50));
+		later_give(later_take(&f->q, base), 200, "id=1");
+		assert_true(later_wait(&f->q, base + 2, 2000));
+		later_give(later_take(&f->q, base + 1), 200, "id=2");
+
+		pb_buf_reset(&got);
+		assert_true(raw_wait_for(fd, &got, "answer to id=2!\n", 2000));
+		p = strstr(pb_buf_cstr(&got), "\r\n\r\nanswer to id=1!\n"
+					      "HTTP/1.1 200 ");
+		assert_non_null(p);
+		assert_string_equal(raw_body(p + 4), "answer to id=2!\n");
+		close(fd);
+	}
+	pb_buf_release(&got);
+	assert_int_equal(f->calls, 4);
+}
+
+static void test_http_server_stop_waits_for_a_deferred_answer(void **state)
+{
+	struct fx *f = *state;
+	struct stopper st = { 0 };
+	struct pb_buf got;
+	pthread_t t;
+	int fd, stopping, closed;
+
+	fx_start(f, "127.0.0.1:0", 0, 0, 0, 0, 3000);
+	pb_buf_init(&got, 0);
+	fd = raw_connect(f->port);
+	assert_true(fd >= 0);
+	raw_get(fd, "/later?id=stop");
+	assert_true(later_wait(&f->q, 1, 2000));
+
+	st.srv = f->srv;
+	assert_int_equal(pthread_create(&t, NULL, stop_thread, &st), 0);
+	stopping = port_refuses(f->port, 2000);
+	later_give(later_take(&f->q, 0), 200, "id=stop");
+	closed = raw_read(fd, &got, 3000);
+	/* joined before any check, so a failure cannot free under it */
+	assert_int_equal(pthread_join(t, NULL), 0);
+
+	assert_true(stopping); /* answered once the stop had begun */
+	assert_int_equal(closed, 1);
+	assert_non_null(strstr(pb_buf_cstr(&got), "HTTP/1.1 200 "));
+	assert_non_null(strstr(pb_buf_cstr(&got), "connection: close\r\n"));
+	assert_string_equal(raw_body(pb_buf_cstr(&got)),
+			    "answer to id=stop!\n");
+	assert_int_equal(st.rc, 0);
+	if (st.took > 2000)
+		fail_msg("stop took %lld ms", st.took);
+	close(fd);
+	pb_buf_release(&got);
+}
+
+static void test_http_server_stop_gives_up_on_a_deferred_answer_after_the_grace(
+	void **state)
+{
+	struct fx *f = *state;
+	FILE *log = log_capture(PB_LOG_WARN);
+	struct pb_buf got;
+	long long t0, took;
+	char *text;
+	int fd;
+
+	fx_start(f, "127.0.0.1:0", 0, 0, 0, 0, 150);
+	pb_buf_init(&got, 0);
+	fd = raw_connect(f->port);
+	assert_true(fd >= 0);
+	raw_get(fd, "/later?id=slow");
+	assert_true(later_wait(&f->q, 1, 2000));
+
+	t0 = now_ms();
+	assert_int_equal(pb_http_server_stop(f->srv), PB_ETIMEOUT);
+	took = now_ms() - t0;
+	if (took < 100 || took > 2000)
+		fail_msg("stop took %lld ms", took);
+	assert_non_null(strstr(pb_err_last(), "cut after the 150 ms stop"));
+	assert_int_equal(raw_read(fd, &got, 1000), 1);
+	assert_int_equal(got.len, 0);
+
+	/* the answer comes after all: stopped, not yet freed */
+	later_give(later_take(&f->q, 0), 200, "id=slow");
+	close(fd);
+	pb_buf_release(&got);
+	text = log_release(log);
+	assert_non_null(strstr(text, " warn http: stop on 127.0.0.1:0: closing "
+				     "1 connection still busy after 150 ms\n"));
+	free(text);
+}
+
+/* The request's own deadline ends it before the grace: still not finished. */
+static void
+test_http_server_stop_reports_a_deferred_request_cut_by_its_deadline(
+	void **state)
+{
+	struct fx *f = *state;
+	long long t0, took;
+	int fd;
+
+	fx_start(f, "127.0.0.1:0", 0, 0, 150, 0, 5000);
+	fd = raw_connect(f->port);
+	assert_true(fd >= 0);
+	raw_get(fd, "/later?id=late");
+	assert_true(later_wait(&f->q, 1, 2000));
+
+	t0 = now_ms();
+	assert_int_equal(pb_http_server_stop(f->srv), PB_ETIMEOUT);
+	took = now_ms() - t0;
+	if (took > 3000)
+		fail_msg("stop took %lld ms, past the request's deadline",
+			 took);
+	assert_non_null(strstr(pb_err_last(), "a request was cut by its own "
+					      "deadline during the stop"));
+	later_give(later_take(&f->q, 0), 200, "id=late");
+	close(fd);
+}
+
+static void
+test_http_server_closes_a_deferred_request_never_answered(void **state)
+{
+	struct fx *f = *state;
+	FILE *log = log_capture(PB_LOG_WARN);
+	struct pb_buf got;
+	struct reply r;
+	long long t0, took;
+	char *text;
+	int fd;
+
+	fx_start(f, "127.0.0.1:0", 0, 0, 200, 0, 0);
+	pb_buf_init(&got, 0);
+	fd = raw_connect(f->port);
+	assert_true(fd >= 0);
+	raw_get(fd, "/later?id=forgotten");
+	assert_true(later_wait(&f->q, 1, 2000));
+	t0 = now_ms();
+	assert_int_equal(raw_read(fd, &got, 2000), 1);
+	took = now_ms() - t0;
+	assert_int_equal(got.len, 0);
+	if (took < 100)
+		fail_msg("closed after %lld ms, before the 200 ms", took);
+
+	/* the handle is still owed, and answering it is harmless */
+	later_give(later_take(&f->q, 0), 200, "id=forgotten");
+	close(fd);
+	reply_init(&r);
+	assert_int_equal(http_get(f, "/hello", &r), 200);
+	reply_release(&r);
+	assert_int_equal(pb_http_server_stop(f->srv), 0);
+	text = log_release(log);
+	assert_non_null(strstr(text, " http: GET /later from 127.0.0.1: no "
+				     "answer within 200 ms: closing\n"));
+	free(text);
+	pb_buf_release(&got);
+}
+
+static void test_http_server_answers_500_when_the_handler_fails_after_deferring(
+	void **state)
+{
+	struct fx *f = *state;
+	FILE *log = log_capture(PB_LOG_ERROR);
+	struct pb_buf got;
+	char *text;
+	int fd;
+
+	fx_start(f, "127.0.0.1:0", 0, 0, 0, 0, 0);
+	pb_buf_init(&got, 0);
+	fd = raw_connect(f->port);
+	assert_true(fd >= 0);
+	raw_get(fd, "/later-fail?id=1");
+	assert_true(raw_wait_for(fd, &got, "internal error\n", 2000));
+	assert_non_null(strstr(pb_buf_cstr(&got), "HTTP/1.1 500 "));
+	assert_true(later_wait(&f->q, 1, 0));
+
+	/* the next request on the connection is not the old handle's */
+	pb_buf_reset(&got);
+	raw_get(fd, "/later?id=2");
+	assert_true(later_wait(&f->q, 2, 2000));
+	later_give(later_take(&f->q, 0), 200, "the failed request");
+	later_give(later_take(&f->q, 1), 200, "id=2");
+	assert_true(raw_wait_for(fd, &got, "!\n", 2000));
+	assert_non_null(strstr(pb_buf_cstr(&got), "HTTP/1.1 200 "));
+	assert_string_equal(raw_body(pb_buf_cstr(&got)), "answer to id=2!\n");
+	/* and nothing more comes */
+	pb_buf_reset(&got);
+	assert_int_equal(raw_read(fd, &got, 100), 0);
+	assert_int_equal(got.len, 0);
+	close(fd);
+	pb_buf_release(&got);
+	assert_int_equal(pb_http_server_stop(f->srv), 0);
+	text = log_release(log);
+	assert_non_null(strstr(text, " error http: GET /later-fail from "
+				     "127.0.0.1: the commit failed\n"));
+	free(text);
+}
+
 static int group_setup(void **state)
 {
 	pb_log_init(PB_LOG_WARN, NULL);
@@ -1260,6 +1841,15 @@ int main(void)
 		T(test_http_server_sends_the_handlers_status_and_headers),
 		T(test_http_server_add_header_refuses_bad_headers),
 		T(test_http_server_logs_each_answer_at_debug),
+		T(test_http_server_sends_an_answer_given_on_another_thread),
+		T(test_http_server_sends_each_deferred_answer_to_its_request),
+		T(test_http_server_survives_a_client_leaving_before_the_answer),
+		T(test_http_server_holds_a_pipelined_request_behind_a_deferred_one),
+		T(test_http_server_stop_waits_for_a_deferred_answer),
+		T(test_http_server_stop_gives_up_on_a_deferred_answer_after_the_grace),
+		T(test_http_server_stop_reports_a_deferred_request_cut_by_its_deadline),
+		T(test_http_server_closes_a_deferred_request_never_answered),
+		T(test_http_server_answers_500_when_the_handler_fails_after_deferring),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
