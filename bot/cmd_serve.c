@@ -496,6 +496,8 @@ static int serve_start(struct serve *s, const struct serve_args *a)
 	if ((rc = pb_state_open(&s->state, s->cfg->server.state)) < 0)
 		return rc;
 	pb_state_set_queue_max(s->state, s->cfg->server.queue_max);
+	if ((rc = pb_state_checkpointer_start(s->state)) < 0)
+		return rc;
 	/* this is the only process on the file: its running jobs are dead */
 	if ((rc = requeue(s, PB_REQUEUE_ALL)) < 0 ||
 	    (rc = open_github(s)) < 0 ||

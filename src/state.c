@@ -574,6 +574,8 @@ void pb_state_close(struct pb_state *st)
 
 	if (!st)
 		return;
+	/* first: the main connection, closing last, checkpoints what is left */
+	pb_state_checkpointer_stop(st);
 	for (i = 0; i < st->n_stmts; i++)
 		sqlite3_finalize(st->stmts[i].stmt);
 	free(st->stmts);

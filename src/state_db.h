@@ -18,8 +18,11 @@ struct pb_db_stmt {
 	sqlite3_stmt *stmt;
 };
 
+struct pb_state_ckpt;
+
 struct pb_state {
 	sqlite3 *db;
+	struct pb_state_ckpt *ckpt; /* NULL: SQLite checkpoints in commits */
 	char *path;
 	pthread_mutex_t mu; /* held for each function's whole transaction */
 	int queue_max;

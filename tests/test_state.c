@@ -640,6 +640,45 @@ static void test_batch_that_cannot_commit_stores_nothing(void **state)
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM jobs"), 1);
 }
 
+/* The daemon's commits leave checkpoints to a thread of their own. */
+static void
+test_checkpointer_keeps_the_wal_short_off_the_commit_path(void **state)
+{
+	struct fixture *f = *state;
+	struct pb_job_new j = job_new(7, "help", NULL, 0);
+	char wal[160], id[32];
+	struct stat sb;
+	int i, waited;
+
+	open_ok(f);
+	pb_state_set_queue_max(f->st, 0);
+	assert_int_equal(pb_state_checkpointer_start(f->st), 0);
+	assert_int_equal(pb_state_checkpointer_start(f->st), 0); /* again */
+	/* well past PB_STATE_CKPT_FRAMES pages written, commit by commit */
+	for (i = 0; i < 1500; i++) {
+		snprintf(id, sizeof(id), "d-%d", i);
+		j.pr = i + 1;
+		enqueue(f->st, id, &j);
+	}
+	for (waited = 0; pb_state_checkpoints(f->st) == 0 && waited < 5000;
+	     waited += 10)
+		usleep(10000);
+	assert_true(pb_state_checkpoints(f->st) > 0);
+	/* the WAL starts over now and then instead of holding every page
+	   written (about 13,000 here) */
+	snprintf(wal, sizeof(wal), "%s-wal", f->path);
+	assert_int_equal(stat(wal, &sb), 0);
+	if (sb.st_size > 2 * PB_STATE_CKPT_MAX_FRAMES * 4120)
+		fail_msg("the -wal file is %lld bytes", (long long)sb.st_size);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM jobs"), 1500);
+
+	/* stopped: SQLite checkpoints in commits again, the store works */
+	pb_state_checkpointer_stop(f->st);
+	assert_int_equal(pb_state_checkpoints(f->st), 0);
+	enqueue(f->st, "d-after", &j);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM jobs"), 1501);
+}
+
 /* ---- claiming ---- */
 
 /* The queued-jobs counter (migration 2's triggers) follows every change. */
@@ -1642,6 +1681,7 @@ int main(void)
 		T(test_queue_bound_refuses_with_nothing_stored),
 		T(test_batch_settles_each_delivery_on_its_own),
 		T(test_batch_that_cannot_commit_stores_nothing),
+		T(test_checkpointer_keeps_the_wal_short_off_the_commit_path),
 		T(test_queued_counter_follows_the_jobs_table),
 		T(test_claim_takes_the_oldest_queued_job_with_a_lease),
 		T(test_claim_never_gives_a_job_twice_across_threads),

@@ -58,6 +58,28 @@ int pb_state_open(struct pb_state **out, const char *path);
 /* Close the connection and free st; NULL is a no-op. No call may be running. */
 void pb_state_close(struct pb_state *st);
 
+/* WAL frames after which a checkpoint copies them into the database. */
+#define PB_STATE_CKPT_FRAMES 1000
+/* ... and after which a commit finishes the copy itself (see below) */
+#define PB_STATE_CKPT_MAX_FRAMES 4000
+
+/*
+ * For the daemon: checkpoint the WAL on a thread with its own connection
+ * (PASSIVE: writers never wait for it) instead of inside the commit that
+ * crosses PB_STATE_CKPT_FRAMES, whose answers would wait for the copy and
+ * its fsync. Under steady writes the thread never reaches the last frame,
+ * so past PB_STATE_CKPT_MAX_FRAMES a commit copies the few frames left
+ * itself and the WAL starts over: the -wal file stays bounded.
+ * Returns 0 (also when started already), or a negative code with
+ * the store left as it was. pb_state_close() stops it; so does
+ * pb_state_checkpointer_stop(), which hands checkpoints back to SQLite.
+ */
+int pb_state_checkpointer_start(struct pb_state *st);
+void pb_state_checkpointer_stop(struct pb_state *st);
+
+/* Checkpoints the thread has run so far (0 without one). */
+unsigned long long pb_state_checkpoints(struct pb_state *st);
+
 /* The bound pb_state_accept_delivery() enforces (0: none). Default 1000. */
 void pb_state_set_queue_max(struct pb_state *st, int queue_max);
 
