@@ -1,4 +1,4 @@
-/* cmd_run.c: prbot run, one chat command run locally with its report */
+/* job_run.c: prbot run, in prbot-job: one chat command run locally */
 #include <getopt.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -210,7 +210,7 @@ static int run_pipeline(const struct pb_invocation *inv,
 	return rc;
 }
 
-int cmd_run(int argc, char **argv)
+int job_cmd_run(int argc, char **argv)
 {
 	struct pb_invocation inv = { NULL, NULL, 0 };
 	struct pb_redactor *redact = NULL;
