@@ -80,10 +80,10 @@ static int child_start(struct bot_child *c, char *const argv[],
 	return 0;
 }
 
-/* The session id of process pid (/proc/PID/stat), or -1. */
+/* The session id of process pid (/proc/PID/stat); -1 when gone or dead. */
 static pid_t session_of(const char *pid)
 {
-	char path[sizeof("/proc//stat") + 256], stat[512], *p;
+	char path[sizeof("/proc//stat") + 256], stat[512], *p, state;
 	ssize_t n;
 	long sid;
 	int fd;
@@ -98,9 +98,9 @@ static pid_t session_of(const char *pid)
 	stat[n] = '\0';
 	/* "PID (COMM) STATE PPID PGRP SESSION ...": COMM may hold ") " */
 	if (!(p = strrchr(stat, ')')) ||
-	    sscanf(p + 1, " %*c %*d %*d %ld", &sid) != 1)
+	    sscanf(p + 1, " %c %*d %*d %ld", &state, &sid) != 2)
 		return -1;
-	return (pid_t)sid;
+	return state == 'Z' || state == 'X' ? -1 : (pid_t)sid;
 }
 
 /*

@@ -1086,7 +1086,7 @@ static int run_pipeline(struct run *r)
 	if (r->lost || h.stopped) {
 		/* someone else runs it now, or the next start will */
 		pb_log_info("job %s: left for a retry (%s)", r->job.public_id,
-			    r->lost ? "lease lost" : "prbot stopping");
+			    r->lost ? "lease lost" : "prbot stops or died");
 		rc = 0;
 		goto out;
 	}
