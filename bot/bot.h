@@ -2,9 +2,13 @@
 #ifndef PRBOT_BOT_H
 #define PRBOT_BOT_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "prbot/config.h"
+#include "prbot/state.h"
 
 /* Exit codes of DESIGN.md's CLI contract. */
 enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
@@ -52,12 +56,6 @@ enum { JOB_EXIT_OK = 0, JOB_EXIT_FAILED = 1, JOB_EXIT_ORPHAN = 3 };
 int bot_job_find(char *path, size_t n, const char **where);
 
 /* ---- prbot serve: a job in a prbot-job process (serve_job.c) ---- */
-
-#include <pthread.h>
-#include <stdatomic.h>
-#include <sys/types.h>
-
-#include "prbot/state.h"
 
 /* The job process a worker waits for; the stop signals it. */
 struct bot_child {
