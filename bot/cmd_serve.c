@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -14,15 +15,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-#include <git2.h>
 #include <jansson.h>
 #include <libwebsockets.h>
 #include <openssl/crypto.h>
 #include <sqlite3.h>
 
 #include "prbot/err.h"
-#include "prbot/gh.h"
 #include "prbot/http_server.h"
 #include "prbot/ingress.h"
 #include "prbot/log.h"
@@ -38,7 +36,9 @@ static const char serve_usage[] =
 	"Run the daemon: receive GitHub webhooks on [server] listen, queue "
 	"their\n"
 	"commands in the state store and run them in [server] workers "
-	"threads.\n"
+	"threads,\n"
+	"each job in its own prbot-job process (next to prbot, or installed "
+	"in\n" PRBOT_LIBEXEC_DIR ").\n"
 	"Routes: POST /webhooks/github, GET /healthz, GET /metrics.\n"
 	"\n"
 	"  -c, --config FILE bot.conf (default: ./bot.conf when present, "
@@ -117,16 +117,17 @@ struct worker {
 	struct serve *s;
 	pthread_t thread;
 	int started;
-	char id[128]; /* HOSTNAME:PID:N */
-	struct pb_worker_env env;
+	char id[128];		/* HOSTNAME:PID:N */
+	struct bot_child child; /* its job process */
 };
 
 struct serve {
 	struct pb_config *cfg;
 	struct pb_redactor *redact;
 	struct pb_state *state;
-	struct pb_gh *gh;
-	struct pb_worker_cache *perm_cache;
+	char job_exe[PATH_MAX]; /* prbot-job */
+	char conf[PATH_MAX];	/* bot.conf, absolute: for prbot-job */
+	struct serve_job_opts jobs;
 	struct pb_ingress *ingress;
 	struct pb_http_server *http;
 	struct worker *workers;
@@ -164,6 +165,22 @@ static void worker_idle(struct serve *s, unsigned long seen)
 	pthread_mutex_unlock(&s->lock);
 }
 
+/* Claim the oldest queued job and run it in a job process: 1, 0 or < 0. */
+static int worker_turn(struct worker *w)
+{
+	struct serve *s = w->s;
+	struct pb_job job;
+	int rc;
+
+	rc = pb_state_claim(s->state, w->id, PB_WORKER_LEASE_SEC,
+			    (int64_t)time(NULL), &job);
+	if (rc < 0 || job.id == 0)
+		return rc;
+	rc = serve_job_run(&s->jobs, &w->child, w->id, &job);
+	pb_job_release(&job);
+	return rc < 0 ? rc : 1;
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -176,7 +193,7 @@ static void *worker_main(void *arg)
 		pthread_mutex_lock(&s->lock);
 		seen = s->wake_seq;
 		pthread_mutex_unlock(&s->lock);
-		rc = pb_worker_run_one(&w->env);
+		rc = worker_turn(w);
 		if (rc == 1)
 			continue;
 		if (rc < 0)
@@ -199,6 +216,8 @@ static int start_workers(struct serve *s, int n)
 	if (!(s->workers = calloc((size_t)n, sizeof(*s->workers))))
 		return pb_err_set("cannot start workers: out of memory");
 	s->n_workers = n;
+	for (i = 0; i < n; i++)
+		bot_child_init(&s->workers[i].child);
 	if (gethostname(host, sizeof(host)) < 0)
 		memcpy(host, "localhost", sizeof("localhost"));
 	host[sizeof(host) - 1] = '\0';
@@ -208,13 +227,6 @@ static int start_workers(struct serve *s, int n)
 		w->s = s;
 		snprintf(w->id, sizeof(w->id), "%s:%ld:%d", host,
 			 (long)getpid(), i + 1);
-		w->env.cfg = s->cfg;
-		w->env.redact = s->redact;
-		w->env.state = s->state;
-		w->env.gh = s->gh;
-		w->env.worker_id = w->id;
-		w->env.cache = s->perm_cache;
-		w->env.stopping = &s->stopping;
 		if ((rc = pthread_create(&w->thread, NULL, worker_main, w))) {
 			return pb_err_set("cannot start worker %d: %s", i + 1,
 					  strerror(rc));
@@ -253,7 +265,7 @@ static int join_workers(struct serve *s, int sec)
  */
 static int stop_workers(struct serve *s)
 {
-	int left;
+	int i, left;
 
 	atomic_store(&s->stopping, 1);
 	wake_workers(s);
@@ -263,6 +275,8 @@ static int stop_workers(struct serve *s)
 		     "they are taken again at the next start",
 		     left, SERVE_STOP_GRACE_SEC);
 	atomic_store(&s->stopping, PB_WORKER_STOP_NOW);
+	for (i = 0; i < s->n_workers; i++)
+		bot_child_signal(&s->workers[i].child, SIGTERM);
 	if ((left = join_workers(s, SERVE_STOP_CANCEL_SEC)))
 		pb_log_error("%d worker(s) did not stop: exiting anyway", left);
 	return left;
@@ -338,16 +352,14 @@ static int route_metrics(const struct pb_http_server_request *req,
 	return rc;
 }
 
+/* libgit2 and libcurl are prbot-job's: 'prbot version' prints them. */
 static void log_versions(void)
 {
-	int major, minor, rev;
-
-	git_libgit2_version(&major, &minor, &rev);
-	pb_log_info("prbot %s starting (pid %ld): libwebsockets %s, %s, "
-		    "sqlite %s, jansson %s, libgit2 %d.%d.%d, %s",
+	pb_log_info("prbot %s starting (pid %ld): libwebsockets %s, sqlite %s, "
+		    "jansson %s, %s",
 		    PRBOT_VERSION, (long)getpid(), lws_get_library_version(),
-		    curl_version(), sqlite3_libversion(), jansson_version_str(),
-		    major, minor, rev, OpenSSL_version(OPENSSL_VERSION));
+		    sqlite3_libversion(), jansson_version_str(),
+		    OpenSSL_version(OPENSSL_VERSION));
 }
 
 /* Jobs left running by a process that died: queued again, or failed. */
@@ -373,20 +385,36 @@ static int requeue(struct serve *s, enum pb_requeue which)
 	return 0;
 }
 
-static int open_github(struct serve *s)
+/* The job processes open their GitHub client; the daemon only warns. */
+static void check_github(const struct pb_config *c)
 {
-	const struct pb_config *c = s->cfg;
-	struct pb_gh_opts o;
-
 	if (!c->github.token.value &&
-	    !(c->github.app_id && c->github.private_key.value)) {
+	    !(c->github.app_id && c->github.private_key.value))
 		pb_log_warnx("%s: [github] has no token nor app_id with "
 			     "private_key: nothing can be posted to GitHub",
 			     c->path ? c->path : "bot.conf");
-		return 0;
-	}
-	pb_gh_opts_from_config(&o, c);
-	return pb_gh_new(&s->gh, &o);
+}
+
+/* prbot-job and what it is given; only needed when jobs run. */
+static int find_job_side(struct serve *s)
+{
+	const char *where;
+
+	if (bot_job_find(s->job_exe, sizeof(s->job_exe), &where) < 0)
+		return -1;
+	if (!s->cfg->path || !realpath(s->cfg->path, s->conf))
+		return pb_err_set("cannot resolve the path of '%s' for the job "
+				  "processes: %s",
+				  s->cfg->path ? s->cfg->path : "bot.conf",
+				  s->cfg->path ? strerror(errno) :
+						 "no bot.conf file");
+	s->jobs.exe = s->job_exe;
+	s->jobs.conf = s->conf;
+	s->jobs.state = s->state;
+	s->jobs.stopping = &s->stopping;
+	pb_log_info("jobs run in %s (%s), reading %s", s->job_exe, where,
+		    s->conf);
+	return 0;
 }
 
 static int start_http(struct serve *s)
@@ -485,7 +513,7 @@ static int parse_args(struct serve_args *a, int argc, char **argv)
 static int serve_start(struct serve *s, const struct serve_args *a)
 {
 	struct pb_ingress_opts io;
-	int rc;
+	int n, rc;
 
 	if ((rc = pb_redactor_new(&s->redact)) < 0 ||
 	    (rc = pb_config_add_secrets(s->cfg, s->redact)) < 0)
@@ -499,9 +527,11 @@ static int serve_start(struct serve *s, const struct serve_args *a)
 	if ((rc = pb_state_checkpointer_start(s->state)) < 0)
 		return rc;
 	/* this is the only process on the file: its running jobs are dead */
-	if ((rc = requeue(s, PB_REQUEUE_ALL)) < 0 ||
-	    (rc = open_github(s)) < 0 ||
-	    (rc = pb_worker_cache_new(&s->perm_cache, PB_WORKER_PERM_TTL)) < 0)
+	if ((rc = requeue(s, PB_REQUEUE_ALL)) < 0)
+		return rc;
+	check_github(s->cfg);
+	n = a->workers >= 0 ? a->workers : s->cfg->server.workers;
+	if (n > 0 && (rc = find_job_side(s)) < 0)
 		return rc;
 	memset(&io, 0, sizeof(io));
 	io.cfg = s->cfg;
@@ -511,9 +541,7 @@ static int serve_start(struct serve *s, const struct serve_args *a)
 	if ((rc = pb_ingress_new(&s->ingress, &io)) < 0 ||
 	    (rc = catch_signals()) < 0)
 		return rc;
-	if ((rc = start_workers(s, a->workers >= 0 ? a->workers :
-						     s->cfg->server.workers)) <
-	    0)
+	if ((rc = start_workers(s, n)) < 0)
 		return rc;
 	if ((rc = start_http(s)) < 0)
 		return rc;
@@ -525,13 +553,15 @@ static int serve_start(struct serve *s, const struct serve_args *a)
 
 static void serve_release(struct serve *s)
 {
+	int i;
+
 	/* the ingress answers through the server until it is freed */
 	pb_http_server_stop(s->http);
 	pb_ingress_free(s->ingress);
 	pb_http_server_free(s->http);
 	pb_state_close(s->state);
-	pb_worker_cache_free(s->perm_cache);
-	pb_gh_free(s->gh);
+	for (i = 0; s->workers && i < s->n_workers; i++)
+		bot_child_destroy(&s->workers[i].child);
 	free(s->workers);
 	close_signals();
 	pb_log_set_redactor(NULL);

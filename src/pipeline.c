@@ -16,33 +16,15 @@
 #include "stage.h"
 #include "banned.h"
 
-static const struct {
-	const char *name;
-	stage_fn fn;
-} stage_table[PB_STAGE_COUNT] = {
-	[PB_STAGE_CHECKOUT] = { "checkout", pb_stage_checkout },
-	[PB_STAGE_SETUP] = { "setup", pb_stage_setup },
-	[PB_STAGE_TRAIN] = { "train", pb_stage_train },
-	[PB_STAGE_EVALUATE] = { "evaluate", pb_stage_evaluate },
-	[PB_STAGE_UPLOAD] = { "upload", pb_stage_upload },
-	[PB_STAGE_MANIFEST] = { "manifest", pb_stage_manifest },
+/* in the order of enum pb_stage_id; their names are in stage_name.c */
+static const stage_fn stage_table[PB_STAGE_COUNT] = {
+	[PB_STAGE_CHECKOUT] = pb_stage_checkout,
+	[PB_STAGE_SETUP] = pb_stage_setup,
+	[PB_STAGE_TRAIN] = pb_stage_train,
+	[PB_STAGE_EVALUATE] = pb_stage_evaluate,
+	[PB_STAGE_UPLOAD] = pb_stage_upload,
+	[PB_STAGE_MANIFEST] = pb_stage_manifest,
 };
-
-static const char *const state_names[] = {
-	[PB_STAGE_PENDING] = "pending", [PB_STAGE_RUNNING] = "running",
-	[PB_STAGE_OK] = "succeeded",	[PB_STAGE_SKIPPED] = "skipped",
-	[PB_STAGE_FAILED] = "failed",	[PB_STAGE_CANCELLED] = "cancelled",
-};
-
-const char *pb_stage_name(enum pb_stage_id id)
-{
-	return (unsigned)id < PB_STAGE_COUNT ? stage_table[id].name : "?";
-}
-
-const char *pb_stage_state_name(enum pb_stage_state s)
-{
-	return (unsigned)s <= PB_STAGE_CANCELLED ? state_names[s] : "?";
-}
 
 char *pb_path_join(const char *a, const char *b)
 {
@@ -383,7 +365,7 @@ int pb_pipeline_run(struct pb_run_ctx *ctx, const struct pb_run_request *req)
 		pb_job_log(ctx, "stage %s started", pb_stage_name(id));
 		t0 = now_sec();
 		pb_err_clear();
-		rc = stage_table[id].fn(ctx, rec);
+		rc = stage_table[id](ctx, rec);
 		rec->seconds = now_sec() - t0;
 		if (rc >= 0) {
 			rec->state = rc > 0 ? PB_STAGE_SKIPPED : PB_STAGE_OK;

@@ -44,6 +44,10 @@ static const char SQL_RUNNING[] =
 	"SELECT id, attempts, max_attempts, lease_owner,"
 	" cancel_requested_by IS NOT NULL FROM jobs WHERE state = 'running'"
 	" AND (?1 OR lease_until <= ?2) ORDER BY id";
+static const char SQL_RUNNING_UNDER[] =
+	"SELECT id, attempts, max_attempts, lease_owner,"
+	" cancel_requested_by IS NOT NULL FROM jobs WHERE id = ?1"
+	" AND state = 'running' AND lease_owner = ?2";
 static const char SQL_REQUEUE[] =
 	"UPDATE jobs SET state = ?2, note = ?3,"
 	" finished_at = CASE ?2 WHEN 'queued' THEN NULL ELSE ?4 END,"
@@ -307,26 +311,31 @@ static int orphans_collect(struct pb_state *st, sqlite3_stmt *s,
 	return rc;
 }
 
-/* Queued again, failed at the last attempt, or cancelled if asked. */
-static int requeue_one(struct pb_state *st, const struct orphan *o, int64_t now)
+/*
+ * Queued again, failed at the last attempt, or cancelled if asked. why says
+ * what happened to the run ("worker 'W' stopped" when NULL).
+ */
+static int requeue_one(struct pb_state *st, const struct orphan *o,
+		       const char *why, int64_t now)
 {
 	const char *state = "queued";
-	char note[256];
+	char note[256], dflt[96];
 
-	snprintf(note, sizeof(note),
-		 "retry: worker '%s' stopped during attempt %d of %d", o->owner,
+	if (!why) {
+		snprintf(dflt, sizeof(dflt), "worker '%s' stopped", o->owner);
+		why = dflt;
+	}
+	snprintf(note, sizeof(note), "retry: %s during attempt %d of %d", why,
 		 o->attempts, o->max_attempts);
 	if (o->cancelled) {
 		state = "cancelled";
-		snprintf(note, sizeof(note),
-			 "worker '%s' stopped after the cancel request",
-			 o->owner);
+		snprintf(note, sizeof(note), "%s after the cancel request",
+			 why);
 	} else if (o->attempts >= o->max_attempts) {
 		state = "failed";
 		snprintf(note, sizeof(note),
-			 "not retried: worker '%s' stopped during attempt %d "
-			 "of %d",
-			 o->owner, o->attempts, o->max_attempts);
+			 "not retried: %s during attempt %d of %d", why,
+			 o->attempts, o->max_attempts);
 	}
 	return pb_db_exec(st, SQL_REQUEUE, "itti", o->id, state, note, now);
 }
@@ -345,7 +354,7 @@ static int requeue_tx(struct pb_state *st, enum pb_requeue which, int64_t now,
 	    (rc = orphans_collect(st, s, &orphans)) < 0)
 		goto out;
 	for (i = 0; i < orphans.n && rc == 0; i++)
-		rc = requeue_one(st, &orphans.v[i], now);
+		rc = requeue_one(st, &orphans.v[i], NULL, now);
 	for (i = 0; i < orphans.n && rc == 0; i++)
 		rc = pb_db_jobs_add(st, out, orphans.v[i].id);
 out:
@@ -365,5 +374,47 @@ int pb_state_requeue(struct pb_state *st, enum pb_requeue which, int64_t now,
 	rc = pb_db_end(st, requeue_tx(st, which, now, out));
 	if (rc < 0)
 		pb_job_list_release(out);
+	return rc;
+}
+
+static int requeue_job_tx(struct pb_state *st, int64_t job_id,
+			  const char *worker, const char *why, int64_t now,
+			  struct pb_job *out)
+{
+	struct orphan_list one = { 0 };
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((rc = pb_db_stmt(st, &s, SQL_RUNNING_UNDER, "it", job_id, worker)) <
+		    0 ||
+	    (rc = orphans_collect(st, s, &one)) < 0)
+		goto out;
+	if (!one.n) {
+		rc = lease_lost(st, job_id, worker);
+		goto out;
+	}
+	if ((rc = requeue_one(st, &one.v[0], why, now)) == 0)
+		rc = pb_db_job_get(st, job_id, out);
+out:
+	free(one.v);
+	return rc;
+}
+
+int pb_state_requeue_job(struct pb_state *st, int64_t job_id,
+			 const char *worker, const char *why, int64_t now,
+			 struct pb_job *out)
+{
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!worker)
+		return pb_err_setc(PB_EINVAL, "cannot take back a job without "
+					      "a worker id");
+	if ((rc = pb_db_begin(st, 1, "take back job 'j-%" PRId64 "'", job_id)) <
+	    0)
+		return rc;
+	rc = pb_db_end(st, requeue_job_tx(st, job_id, worker, why, now, out));
+	if (rc < 0)
+		pb_job_release(out);
 	return rc;
 }

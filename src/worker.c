@@ -1086,7 +1086,7 @@ static int run_pipeline(struct run *r)
 	if (r->lost || h.stopped) {
 		/* someone else runs it now, or the next start will */
 		pb_log_info("job %s: left for a retry (%s)", r->job.public_id,
-			    r->lost ? "lease lost" : "prbot stopping");
+			    r->lost ? "lease lost" : "prbot stops or died");
 		rc = 0;
 		goto out;
 	}
@@ -1224,6 +1224,30 @@ static int run_job(struct run *r)
 	return run_pipeline(r);
 }
 
+/* Carry r->job (claimed under env->worker_id) to its end; r is released. */
+static int run_taken(struct run *r)
+{
+	int rc;
+
+	pb_log_info("job %s: /%s on %s#%lld by @%s (attempt %d)",
+		    r->job.public_id, r->job.command, r->job.repo,
+		    (long long)r->job.pr, r->job.actor, r->job.attempts);
+	r->reply = json_loads(r->job.reply ? r->job.reply : "{}", 0, NULL);
+	if (!json_is_object(r->reply)) {
+		pb_log_warnx("job %s: its reply handle is not a JSON object: "
+			     "no acknowledgement",
+			     r->job.public_id);
+		json_decref(r->reply);
+		r->reply = json_object();
+	}
+	rc = r->reply ? run_job(r) : pb_err_set("out of memory");
+	if (r->have_pr)
+		pb_gh_pr_release(&r->pr);
+	json_decref(r->reply);
+	pb_job_release(&r->job);
+	return rc;
+}
+
 int pb_worker_run_one(const struct pb_worker_env *env)
 {
 	struct run r;
@@ -1239,21 +1263,108 @@ int pb_worker_run_one(const struct pb_worker_env *env)
 		return rc;
 	if (r.job.id == 0)
 		return 0;
-	pb_log_info("job %s: /%s on %s#%lld by @%s (attempt %d)",
-		    r.job.public_id, r.job.command, r.job.repo,
-		    (long long)r.job.pr, r.job.actor, r.job.attempts);
-	r.reply = json_loads(r.job.reply ? r.job.reply : "{}", 0, NULL);
-	if (!json_is_object(r.reply)) {
-		pb_log_warnx("job %s: its reply handle is not a JSON object: "
-			     "no acknowledgement",
-			     r.job.public_id);
-		json_decref(r.reply);
-		r.reply = json_object();
-	}
-	rc = r.reply ? run_job(&r) : pb_err_set("out of memory");
-	if (r.have_pr)
-		pb_gh_pr_release(&r.pr);
-	json_decref(r.reply);
-	pb_job_release(&r.job);
+	rc = run_taken(&r);
 	return rc < 0 ? rc : 1;
+}
+
+/* 1 when job runs under worker; else logged, 0. */
+static int held_by(const struct pb_job *job, const char *worker)
+{
+	if (job->state == PB_JOB_RUNNING && job->lease_owner &&
+	    !strcmp(job->lease_owner, worker))
+		return 1;
+	pb_log_warnx("job %s: not running under worker '%s' (it is %s%s%s): "
+		     "nothing to do",
+		     job->public_id, worker, pb_job_state_name(job->state),
+		     job->lease_owner ? " under " : "",
+		     job->lease_owner ? job->lease_owner : "");
+	return 0;
+}
+
+int pb_worker_run_claimed(const struct pb_worker_env *env, int64_t job_id)
+{
+	struct run r;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	r.env = env;
+	if ((rc = pb_state_job_get(env->state, job_id, &r.job)) < 0)
+		return rc;
+	if (!held_by(&r.job, env->worker_id)) {
+		pb_job_release(&r.job);
+		return 0;
+	}
+	return run_taken(&r);
+}
+
+/* The comment that ends a job taken back from a dead job process. */
+static int lost_body(struct pb_buf *b, const struct pb_job *job)
+{
+	const char *why = job->note ? job->note : "its job process stopped";
+	int rc;
+
+	if ((rc = pb_pr_marker(b, job->command, job->public_id)) < 0)
+		return rc;
+	if (job->state == PB_JOB_CANCELLED)
+		return pb_buf_printf(b, "**/%s `%s` cancelled**%s%s: %s.\n",
+				     job->command, job->public_id,
+				     job->cancel_requested_by ? " by @" : "",
+				     job->cancel_requested_by ?
+					     job->cancel_requested_by :
+					     "",
+				     why);
+	return pb_buf_printf(b,
+			     "**/%s `%s` failed**: %s. prbot did not "
+			     "finish it; comment /%s to try again.\n",
+			     job->command, job->public_id, why, job->command);
+}
+
+int pb_worker_report_lost(const struct pb_worker_env *env, int64_t job_id)
+{
+	struct pb_buf body = PB_BUF_INIT;
+	struct run r;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	r.env = env;
+	if ((rc = pb_state_job_get(env->state, job_id, &r.job)) < 0)
+		return rc;
+	if (r.job.state != PB_JOB_FAILED && r.job.state != PB_JOB_CANCELLED) {
+		pb_log_warnx("job %s: it is %s: no end to report",
+			     r.job.public_id, pb_job_state_name(r.job.state));
+		goto out;
+	}
+	r.reply = json_loads(r.job.reply ? r.job.reply : "{}", 0, NULL);
+	r.comment_id = reply_id(r.reply, "comment_id");
+	r.report_id = reply_id(r.reply, "report_comment_id");
+	r.sha = r.job.head_sha;
+	pb_log_info("job %s: %s: %s", r.job.public_id,
+		    pb_job_state_name(r.job.state),
+		    r.job.note ? r.job.note : "no note");
+	if ((rc = lost_body(&body, &r.job)) < 0)
+		goto out;
+	if (r.report_id && env->gh) {
+		char *text = pb_redact_str(env->redact, body.ptr);
+
+		if (!text || pb_gh_comment_update(env->gh, NULL, r.job.repo,
+						  r.report_id, text) < 0) {
+			pb_log_warnx("job %s: cannot edit the report, posting "
+				     "a new comment: %s",
+				     r.job.public_id, pb_err_last());
+			post(&r, body.ptr);
+		}
+		free(text);
+	} else {
+		post(&r, body.ptr);
+	}
+	set_status(&r,
+		   r.job.state == PB_JOB_CANCELLED ? PB_GH_ERROR :
+						     PB_GH_FAILURE,
+		   r.job.note ? r.job.note : "prbot did not finish the job");
+	react(&r, "confused");
+out:
+	json_decref(r.reply);
+	pb_buf_release(&body);
+	pb_job_release(&r.job);
+	return rc;
 }

@@ -933,6 +933,49 @@ static void test_requeue_all_takes_back_jobs_with_live_leases(void **state)
 	pb_job_list_release(&l);
 }
 
+/* A job process that died: its one job is retried, then failed at the last. */
+static void test_requeue_job_takes_back_one_job_of_its_worker(void **state)
+{
+	struct fixture *f = *state;
+	const char *why = "its job process was killed by signal 9 (Killed)";
+	struct pb_job got;
+	int64_t id = start_job(f);
+
+	/* only the worker that holds it */
+	assert_int_equal(pb_state_requeue_job(f->st, id, "w2", why, NOW + 1,
+					      &got),
+			 PB_EPERM);
+	assert_int_equal(
+		pb_state_requeue_job(f->st, id, "w1", why, NOW + 1, &got), 0);
+	assert_int_equal(got.state, PB_JOB_QUEUED);
+	assert_string_equal(got.note, "retry: its job process was killed by "
+				      "signal 9 (Killed) during attempt 1 of "
+				      "3");
+	pb_job_release(&got);
+	/* queued now: not running under w1 any more */
+	assert_int_equal(pb_state_requeue_job(f->st, id, "w1", why, NOW + 2,
+					      &got),
+			 PB_EPERM);
+	assert_int_equal(claim(f->st, "w1", NOW + 3), id);
+	assert_int_equal(
+		pb_state_requeue_job(f->st, id, "w1", why, NOW + 4, &got), 0);
+	pb_job_release(&got);
+	assert_int_equal(claim(f->st, "w1", NOW + 5), id);
+	assert_int_equal(
+		pb_state_requeue_job(f->st, id, "w1", why, NOW + 6, &got), 0);
+	assert_int_equal(got.state, PB_JOB_FAILED);
+	assert_int_equal(got.attempts, 3);
+	assert_int_equal(got.finished_at, NOW + 6);
+	assert_string_equal(got.note, "not retried: its job process was "
+				      "killed by signal 9 (Killed) during "
+				      "attempt 3 of 3");
+	pb_job_release(&got);
+	assert_int_equal(claim(f->st, "w1", NOW + 7), 0);
+	assert_int_equal(pb_state_requeue_job(f->st, id + 1, "w1", why, NOW + 8,
+					      &got),
+			 PB_ENOTFOUND);
+}
+
 static void test_requeue_cancels_an_orphan_whose_cancel_was_asked(void **state)
 {
 	struct fixture *f = *state;
@@ -1689,6 +1732,7 @@ int main(void)
 		T(test_expired_lease_requeues_then_fails_at_max_attempts),
 		T(test_requeue_all_takes_back_jobs_with_live_leases),
 		T(test_requeue_cancels_an_orphan_whose_cancel_was_asked),
+		T(test_requeue_job_takes_back_one_job_of_its_worker),
 		T(test_heartbeat_extends_the_lease_and_sees_a_cancel),
 		T(test_heartbeat_of_an_unknown_job_is_not_found),
 		T(test_finish_stores_the_report_and_stages),

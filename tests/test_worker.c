@@ -1001,6 +1001,99 @@ static void test_new_result_minimizes_only_prbots_older_one(void **state)
 	free(node);
 }
 
+/* ---- job processes: a job claimed by the daemon ---- */
+
+static void test_claimed_job_runs_only_under_its_worker(void **state)
+{
+	struct pb_worker_env env = { W.cfg,	 NULL, W.st,   W.gh,
+				     "daemon:1", NULL, W.cache };
+	struct pb_job claimed;
+	int64_t id;
+	char *w;
+
+	(void)state;
+	id = enqueue(7, "help", "alice", NULL);
+	assert_int_equal(pb_state_claim(W.st, "daemon:1", PB_WORKER_LEASE_SEC,
+					(int64_t)time(NULL), &claimed),
+			 0);
+	assert_int_equal(claimed.id, id);
+	pb_job_release(&claimed);
+
+	/* another worker's job: left alone */
+	env.worker_id = "daemon:2";
+	assert_int_equal(pb_worker_run_claimed(&env, id), 0);
+	assert_job(id, PB_JOB_RUNNING, NULL);
+	w = writes(NULL);
+	assert_string_equal(w ? w : "", "");
+	free(w);
+
+	env.worker_id = "daemon:1";
+	assert_int_equal(pb_worker_run_claimed(&env, id), 0);
+	assert_job(id, PB_JOB_SUCCEEDED, NULL);
+	w = writes(NULL);
+	assert_contains(w, EYES_1001);
+	assert_contains(w, "POST /repos/octo/ml/issues/7/comments\n");
+	free(w);
+}
+
+static void test_lost_job_is_reported_with_its_note(void **state)
+{
+	struct pb_worker_env env = { W.cfg,	    NULL, W.st,	  W.gh,
+				     "report-lost", NULL, W.cache };
+	const char *why = "its job process was killed by signal 9 (Killed)";
+	struct pb_buf path = PB_BUF_INIT;
+	struct pb_job j;
+	json_t *bodies, *b;
+	const char *comment = NULL, *status = NULL;
+	int64_t id;
+	size_t i;
+	char *w;
+
+	(void)state;
+	id = enqueue(7, "evaluate", "alice", NULL);
+	assert_int_equal(pb_state_job_pin(W.st, id, W.sha, "tune", "main"), 0);
+	/* not finished yet: nothing to report */
+	assert_int_equal(pb_worker_report_lost(&env, id), 0);
+	do {
+		assert_int_equal(pb_state_claim(W.st, "daemon:1", 60,
+						(int64_t)time(NULL), &j),
+				 0);
+		assert_int_equal(j.id, id);
+		pb_job_release(&j);
+		assert_int_equal(pb_state_requeue_job(W.st, id, "daemon:1", why,
+						      (int64_t)time(NULL), &j),
+				 0);
+		i = j.state;
+		pb_job_release(&j);
+	} while (i == PB_JOB_QUEUED);
+	assert_int_equal(i, PB_JOB_FAILED);
+	w = writes(NULL);
+	assert_string_equal(w ? w : "", "");
+	free(w);
+
+	assert_int_equal(pb_worker_report_lost(&env, id), 0);
+	w = writes(&bodies);
+	pb_buf_printf(&path, "POST /repos/octo/ml/statuses/%s\n", W.sha);
+	assert_contains(w, "POST /repos/octo/ml/issues/7/comments\n");
+	assert_contains(w, path.ptr);
+	assert_contains(w, "POST /repos/octo/ml/issues/comments/1001/"
+			   "reactions\n");
+	json_array_foreach(bodies, i, b)
+	{
+		if (jstr(b, "body"))
+			comment = jstr(b, "body");
+		if (jstr(b, "state"))
+			status = jstr(b, "state");
+	}
+	assert_contains(comment, "failed");
+	assert_contains(comment, "not retried: its job process was killed by "
+				 "signal 9 (Killed) during attempt 3 of 3");
+	assert_string_equal(status ? status : "", "failure");
+	json_decref(bodies);
+	pb_buf_release(&path);
+	free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1024,6 +1117,8 @@ int main(void)
 		T(test_baseline_ref_is_evaluated_once_then_reused),
 		T(test_baseline_ref_that_fails_is_reported_job_succeeds),
 		T(test_new_result_minimizes_only_prbots_older_one),
+		T(test_claimed_job_runs_only_under_its_worker),
+		T(test_lost_job_is_reported_with_its_note),
 #undef T
 	};
 

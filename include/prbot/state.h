@@ -331,6 +331,17 @@ enum pb_requeue {
 int pb_state_requeue(struct pb_state *st, enum pb_requeue which, int64_t now,
 		     struct pb_job_list *out);
 
+/*
+ * The same for one job, when the process that ran it under worker ended
+ * without finishing it: why ("the job process was killed by signal 9")
+ * goes into the note in place of "worker 'W' stopped". *out is the job as
+ * it is now. PB_EPERM when the job is not running under worker (it
+ * finished, or was taken back already), PB_ENOTFOUND for an unknown id.
+ */
+int pb_state_requeue_job(struct pb_state *st, int64_t job_id,
+			 const char *worker, const char *why, int64_t now,
+			 struct pb_job *out);
+
 /* ---- /cancel, /status ---- */
 
 /*

@@ -3,6 +3,7 @@
 #define PRBOT_WORKER_H
 
 #include <stdatomic.h>
+#include <stdint.h>
 
 #define PB_WORKER_STOP_NOW 2 /* *stopping: cancel the current run */
 
@@ -61,5 +62,22 @@ void pb_worker_cache_free(struct pb_worker_cache *c);
  * negative code when the store failed (the job, if any, is left for retry).
  */
 int pb_worker_run_one(const struct pb_worker_env *env);
+
+/*
+ * What pb_worker_run_one() does after its claim, for job_id claimed already
+ * (by the daemon, for the prbot-job process it spawned) under
+ * env->worker_id. A job that is not running under that worker is left
+ * alone (logged). Returns 0, or a negative code when the store failed (the
+ * job is left for retry).
+ */
+int pb_worker_run_claimed(const struct pb_worker_env *env, int64_t job_id);
+
+/*
+ * Answer for a job that pb_state_requeue_job() failed (its last attempt
+ * died) or cancelled: its report comment (or a new one) says so with the
+ * store's note, the commit status fails, the comment gets a "confused"
+ * reaction. Failures to post are logged. Returns 0 or the store's error.
+ */
+int pb_worker_report_lost(const struct pb_worker_env *env, int64_t job_id);
 
 #endif

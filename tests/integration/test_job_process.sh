@@ -1,0 +1,218 @@
+#!/bin/bash
+# test_job_process.sh: each job of 'prbot serve' runs in a prbot-job process.
+# A job process killed with SIGKILL is taken back at once and its job runs
+# again (one report, marked as a retry); killed at every attempt, the job
+# fails with a report on the PR; a daemon killed with SIGKILL takes its job
+# processes and their training children down with it.
+. "$(dirname "$0")/lib.sh"
+
+IT=$PRBOT_SOURCE_DIR/tests/integration
+DATA=$PRBOT_SOURCE_DIR/tests/data/e2e
+export JP_GH_TOKEN=jp-token-0123456789
+export JP_HOOK_SECRET=jp-webhook-secret-123
+SECRET=$JP_HOOK_SECRET
+REPO=octo/ml
+FAKE_PID=
+
+stop_fake() {
+	exec 7>&- 2>/dev/null || true
+	if [ -n "$FAKE_PID" ] && kill -0 "$FAKE_PID" 2>/dev/null; then
+		kill -KILL "$FAKE_PID" 2>/dev/null || true
+		wait "$FAKE_PID" 2>/dev/null || true
+	fi
+}
+trap 'stop_daemon; stop_fake; cleanup' EXIT
+
+# PR 9's head trains for 8 s (sleep 8) before it succeeds
+mkdir "$T/repo"
+cp "$DATA/prbot.yml" "$T/repo/.prbot.yml"
+cp "$DATA/train.py" "$T/repo/train.py"
+make_repo "$T/repo" "Tiny model"
+BASE=$(git -C "$T/repo" rev-parse HEAD)
+git -C "$T/repo" checkout -q -b slow
+cp "$DATA/prbot-slow.yml" "$T/repo/.prbot.yml"
+git -C "$T/repo" commit -q -am "Train for longer"
+SLOW=$(git -C "$T/repo" rev-parse HEAD)
+git -C "$T/repo" checkout -q main
+sed -e "s|@SHA@|$SLOW|g" -e "s|@SLOW@|$SLOW|g" -e "s|@BASE@|$BASE|g" \
+	-e "s|@CLONE@|$T/repo|g" "$DATA/fixture.json" >"$T/fixture.json"
+
+mkfifo "$T/fake.in"
+$PY "$IT/fake_github.py" --fixture "$T/fixture.json" --token "$JP_GH_TOKEN" \
+	--bot-login prbot --max-seconds 600 \
+	<"$T/fake.in" >"$T/fake.out" 2>"$T/fake.err" &
+FAKE_PID=$!
+exec 7>"$T/fake.in"
+FAKE_PORT=
+for _ in $(seq 1 100); do
+	FAKE_PORT=$(head -n1 "$T/fake.out" 2>/dev/null || true)
+	[ -n "$FAKE_PORT" ] && break
+	kill -0 "$FAKE_PID" 2>/dev/null || break
+	sleep 0.1
+done
+if [ -z "$FAKE_PORT" ]; then
+	fail "fake GitHub: prints its port within 10 s"
+	cat "$T/fake.err"
+	finish
+fi
+FAKE=http://127.0.0.1:$FAKE_PORT
+
+PORT=$(freeport)
+URL=http://127.0.0.1:$PORT
+write_conf "$T/bot.conf"
+sed -i "/^\[server\]/a listen = 127.0.0.1:$PORT\nworkers = 1" "$T/bot.conf"
+cat >>"$T/bot.conf" <<CONF
+[github]
+api_url = $FAKE
+token = env:JP_GH_TOKEN
+webhook_secret = env:JP_HOOK_SECRET
+bot_login = prbot
+CONF
+
+# q PYTHON-EXPR over the fake's requests R and state S (see test_e2e.sh)
+q() {
+	curl -sf "$FAKE/_requests" >"$T/req.json" || echo '[]' >"$T/req.json"
+	curl -sf "$FAKE/_state" >"$T/state.json" || echo '{}' >"$T/state.json"
+	$PY - "$T/req.json" "$T/state.json" "$1" <<'PYEOF'
+import json, sys
+R = json.load(open(sys.argv[1]))
+S = json.load(open(sys.argv[2]))
+def posts(suffix):
+    return [r["json"] or {} for r in R if r["method"] == "POST"
+            and r["path"].split("?")[0].endswith(suffix)]
+def status_list(sha):
+    return [(s.get("state"), s.get("context"))
+            for s in posts("/repos/octo/ml/statuses/" + sha)]
+def created(pr):
+    return [c["id"] for c in S.get("comments", {}).get("octo/ml#%d" % pr, [])
+            if c["user"]["login"] == "prbot"]
+def body(cid):
+    for items in S.get("comments", {}).values():
+        for c in items:
+            if c["id"] == cid:
+                return c["body"]
+    return ""
+print(eval(sys.argv[3]))
+PYEOF
+}
+wait_for() { # wait_for SECONDS PYTHON-EXPR
+	for _ in $(seq 1 $(($1 * 2))); do
+		[ "$(q "$2")" = True ] && return 0
+		sleep 0.5
+	done
+	return 1
+}
+# job_pid [OLD]: the daemon's prbot-job child (not OLD), waiting up to 10 s
+job_pid() {
+	local p
+	for _ in $(seq 1 100); do
+		p=$(pgrep -P "$DAEMON_PID" -f prbot-job | head -n1 || true)
+		if [ -n "$p" ] && [ "$p" != "${1:-}" ]; then
+			echo "$p"
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+# session_gone SID: no process is left in session SID within 4 s (the
+# training sleeps 8 s: it must have been killed)
+session_gone() {
+	for _ in $(seq 1 40); do
+		pgrep -s "$1" >/dev/null || return 0
+		sleep 0.1
+	done
+	echo "  left: $(pgrep -a -s "$1")"
+	return 1
+}
+running_sleep() { # the slow training's 'sleep 8' in session $1
+	pgrep -s "$1" -x sleep >/dev/null
+}
+
+if ! start_daemon "$T/bot.conf" "$T/serve.log"; then
+	fail "serve: /healthz answers within 10 s"
+	finish
+fi
+pass "serve: /healthz answers within 10 s"
+check "serve: logs which prbot-job runs the jobs" \
+	grep -q "jobs run in .*prbot-job (next to prbot)" "$T/serve.log"
+
+# ---- 1. SIGKILL to the job process mid-training: retried once ----
+
+$HOOK comment "$T/c1.json" --repo $REPO --pr 9 --comment-id 2001 \
+	--login alice --body '/evaluate'
+send one issue_comment d-jp-1 "$T/c1.json"
+check "/evaluate: 202" status_is one 202
+JP=$(job_pid || true)
+check "a prbot-job process runs the job" test -n "$JP"
+for _ in $(seq 1 100); do # the training's sleep has started
+	running_sleep "$JP" && break
+	sleep 0.1
+done
+check "the training runs in the job process's session" running_sleep "$JP"
+kill -KILL "$JP"
+check "SIGKILL: the training the job process left is killed" \
+	session_gone "$JP"
+check "SIGKILL: the job is retried and succeeds within 60 s" \
+	wait_for 60 "('success', 'prbot/evaluate') in status_list('$SLOW')"
+check "SIGKILL: the job succeeded on attempt 2" \
+	test "$(sql "select state||' '||attempts from jobs where comment_id='2001'")" = "succeeded 2"
+check "SIGKILL: exactly one report comment, marked as a retry" \
+	test "$(q "len(created(9)) == 1 and 'Retry' in body(created(9)[0])")" = True
+check "SIGKILL: the daemon logged the job and the signal" \
+	grep -q "job j-1: its job process was killed by signal 9" "$T/serve.log"
+
+# ---- 2. killed at every attempt: failed with a report ----
+
+$HOOK comment "$T/c2.json" --repo $REPO --pr 9 --comment-id 2002 \
+	--login alice --body '/evaluate'
+send two issue_comment d-jp-2 "$T/c2.json"
+check "/evaluate again: 202" status_is two 202
+OLD=
+for attempt in 1 2 3; do
+	P=$(job_pid "$OLD" || true)
+	if [ -z "$P" ]; then
+		fail "attempt $attempt: a job process starts"
+		break
+	fi
+	kill -KILL "$P"
+	OLD=$P
+done
+for _ in $(seq 1 100); do
+	[ "$(sql "select state from jobs where comment_id='2002'")" = failed ] && break
+	sleep 0.1
+done
+check "3 kills: the job failed after attempt 3 of 3" \
+	test "$(sql "select state||' '||attempts from jobs where comment_id='2002'")" = "failed 3"
+check "3 kills: its note says why" \
+	test "$(sql "select note from jobs where comment_id='2002'")" = \
+	"not retried: its job process was killed by signal 9 (Killed) during attempt 3 of 3"
+check "3 kills: a failure status on the head SHA" \
+	wait_for 20 "status_list('$SLOW')[-1] == ('failure', 'prbot/evaluate')"
+check "3 kills: the PR is told the job failed and why" \
+	wait_for 20 "any('failed' in body(c) and 'killed by signal 9' in body(c) and 'j-2' in body(c) for c in created(9))"
+check "3 kills: no job process is left" \
+	sh -c "! pgrep -P $DAEMON_PID -f prbot-job"
+
+# ---- 3. SIGKILL to the daemon: its job process and training go too ----
+
+$HOOK comment "$T/c3.json" --repo $REPO --pr 9 --comment-id 2003 \
+	--login alice --body '/evaluate'
+send three issue_comment d-jp-3 "$T/c3.json"
+JP=$(job_pid || true)
+for _ in $(seq 1 100); do
+	[ -n "$JP" ] && running_sleep "$JP" && break
+	sleep 0.1
+done
+check "daemon kill: the training runs" running_sleep "${JP:-0}"
+stop_daemon
+check "daemon kill: the job process and its training are gone" \
+	session_gone "${JP:-0}"
+check "daemon kill: the job is left running for the next start" \
+	test "$(sql "select state from jobs where comment_id='2003'")" = running
+
+if [ "$failures" -ne 0 ]; then
+	echo "--- serve.log"
+	cat "$T/serve.log"
+fi
+finish
