@@ -124,8 +124,29 @@ static const char MIGRATION_1[] =
 	"CREATE INDEX jobs_superseded_by ON jobs(superseded_by);" \
 	"CREATE INDEX evaluations_job ON evaluations(job_id);"
 
-static const char *const migrations[] = { MIGRATION_1, MIGRATION_2,
-					  MIGRATION_3 };
+/*
+ * 4: environment locks as /lock and deploys use them. Version 1's locks
+ * table, which nothing wrote, is rebuilt with the names the code uses; a
+ * lock always belongs to a pull request, and an index finds a PR's locks
+ * when it is closed.
+ */
+#define MIGRATION_4                                                         \
+	"CREATE TABLE locks_v4 ("                                           \
+	" repo TEXT NOT NULL,"                                              \
+	" environment TEXT NOT NULL,"                                       \
+	" pr INTEGER NOT NULL CHECK (pr > 0),"                              \
+	" actor TEXT NOT NULL,"                                             \
+	" reason TEXT,"                                                     \
+	" created_at INTEGER NOT NULL,"                                     \
+	" PRIMARY KEY (repo, environment));"                                \
+	"INSERT INTO locks_v4 SELECT repo, environment, holder_pr,"         \
+	" holder_actor, reason, created_at FROM locks WHERE holder_pr > 0;" \
+	"DROP TABLE locks;"                                                 \
+	"ALTER TABLE locks_v4 RENAME TO locks;"                             \
+	"CREATE INDEX locks_pr ON locks(repo, pr);"
+
+static const char *const migrations[] = { MIGRATION_1, MIGRATION_2, MIGRATION_3,
+					  MIGRATION_4 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
 		       PB_STATE_SCHEMA_VERSION,

@@ -31,6 +31,7 @@ void pb_accept_release(struct pb_accept *a)
 		return;
 	free(a->ids);
 	pb_job_list_release(&a->superseded);
+	pb_env_lock_list_release(&a->unlocked);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -44,6 +45,12 @@ static int accept_check(const struct pb_delivery *d,
 		return pb_err_setc(PB_EINVAL,
 				   "cannot record a delivery without an id, "
 				   "source and event");
+	if (d->unlock_pr && !d->unlock_repo)
+		return pb_err_setc(PB_EINVAL,
+				   "cannot release the locks of pull request "
+				   "#%" PRId64 " of delivery '%s': its "
+				   "repository is missing",
+				   d->unlock_pr, d->id);
 	/* i ends one past the culprit: the message counts from 1 */
 	for (i = 0; i < n && !missing; i++)
 		missing = !jobs[i].repo	   ? "repo" :
@@ -143,7 +150,10 @@ static const char *accept_outcome(const struct pb_delivery *d,
 				   PB_ACCEPT_IGNORED;
 	if (d->outcome)
 		return d->outcome;
-	return a->n_queued ? "queued" : n ? "skipped" : "ignored";
+	return a->n_queued   ? "queued" :
+	       n	     ? "skipped" :
+	       a->unlocked.n ? "unlocked" :
+			       "ignored";
 }
 
 static int accept_tx(struct pb_state *st, const struct pb_delivery *d,
@@ -177,6 +187,10 @@ static int accept_tx(struct pb_state *st, const struct pb_delivery *d,
 	}
 	rc = 0;
 	if (out->n_queued && (rc = queue_check(st)) < 0)
+		goto out;
+	if (d->unlock_pr &&
+	    (rc = pb_db_unlock_pr(st, d->unlock_repo, d->unlock_pr,
+				  &out->unlocked)) < 0)
 		goto out;
 	outcome = accept_outcome(d, out, n);
 	if ((rc = pb_db_exec(st, SQL_DELIVERY_PUT, "tttit", d->id, d->source,

@@ -314,9 +314,11 @@ static void test_failed_migration_keeps_the_previous_version(void **state)
 		"not run: version 1 is there already",
 		"not run: version 2 is there already",
 		"not run: version 3 is there already",
+		"not run: version 4 is there already",
 		"CREATE TABLE extra (a); INSERT INTO nosuch VALUES (1);",
 	};
 	static const char *const good[] = {
+		"not run",
 		"not run",
 		"not run",
 		"not run",
@@ -325,19 +327,19 @@ static void test_failed_migration_keeps_the_previous_version(void **state)
 	struct fixture *f = *state;
 
 	open_ok(f);
-	assert_int_equal(pb_db_migrate(f->st, bad, 4), PB_ERROR);
-	assert_msg("state store '%s': cannot migrate to schema version 4: no "
+	assert_int_equal(pb_db_migrate(f->st, bad, 5), PB_ERROR);
+	assert_msg("state store '%s': cannot migrate to schema version 5: no "
 		   "such table: nosuch",
 		   f->path);
-	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 3);
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 4);
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_schema "
 					  "WHERE name = 'extra'"),
 			 0);
 
-	assert_int_equal(pb_db_migrate(f->st, good, 4), 0);
-	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 4);
+	assert_int_equal(pb_db_migrate(f->st, good, 5), 0);
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 5);
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM extra"), 0);
-	/* and this prbot, which knows only version 3, now refuses it */
+	/* and this prbot, which knows only version 4, now refuses it */
 	pb_state_close(f->st);
 	f->st = NULL;
 	assert_int_equal(pb_state_open(&f->st, f->path), PB_EINVAL);
@@ -1581,6 +1583,34 @@ static int call_evaluation_latest(struct pb_state *st)
 	return pb_state_evaluation_latest(st, REPO, "main", &e);
 }
 
+static int call_lock_take(struct pb_state *st)
+{
+	struct pb_env_lock want = { REPO, "staging", 7, "alice", NULL, 0 };
+	struct pb_env_lock held;
+	int taken;
+
+	return pb_state_lock_take(st, &want, NOW, &taken, &held);
+}
+
+static int call_unlock(struct pb_state *st)
+{
+	return pb_state_unlock(st, REPO, "staging", NULL);
+}
+
+static int call_unlock_pr(struct pb_state *st)
+{
+	struct pb_env_lock_list l;
+
+	return pb_state_unlock_pr(st, REPO, 7, &l);
+}
+
+static int call_locks(struct pb_state *st)
+{
+	struct pb_env_lock_list l;
+
+	return pb_state_locks(st, REPO, &l);
+}
+
 static const struct {
 	int (*call)(struct pb_state *st);
 	const char *op; /* as the message names it */
@@ -1601,6 +1631,10 @@ static const struct {
 	{ call_count_queued, "count the queued jobs" },
 	{ call_evaluation_add, "store the evaluation of " REPO "@a1" },
 	{ call_evaluation_latest, "read the baseline of " REPO "@main" },
+	{ call_lock_take, "lock 'staging' of " REPO },
+	{ call_unlock, "unlock 'staging' of " REPO },
+	{ call_unlock_pr, "unlock the environments of " REPO "#7" },
+	{ call_locks, "list the locks of " REPO },
 };
 
 #define N_CALLS (sizeof(calls) / sizeof(calls[0]))

@@ -216,7 +216,7 @@ static int test_teardown(void **state)
 static int64_t enqueue_from(long pr, const char *command, const char *actor,
 			    const char *args, const char *label)
 {
-	struct pb_delivery d = { NULL, "github", "issue_comment", 0, NULL };
+	struct pb_delivery d = { .source = "github", .event = "issue_comment" };
 	struct pb_job_new j;
 	struct pb_accept a;
 	char id[32], cid[32], reply[320], from[96] = "";

@@ -16,7 +16,8 @@ enum pb_errcode {
 	PB_EINVAL = -6,	  /* bad input: the message names file/line or field */
 	PB_ETIMEOUT = -7, /* ran out of time */
 	PB_ECANCELLED = -8, /* stopped on request */
-	PB_EEXISTS = -9	    /* already there */
+	PB_EEXISTS = -9,    /* already there */
+	PB_EBUSY = -10	    /* held by someone else: the message names who */
 };
 
 /* Set this thread's message; returns PB_ERROR so callers can `return`. */

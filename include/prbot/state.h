@@ -1,4 +1,5 @@
-/* state.h: the durable state store: deliveries, the job queue, evaluations */
+/* state.h: the durable state store: deliveries, the job queue, evaluations,
+ * environment locks */
 #ifndef PRBOT_STATE_H
 #define PRBOT_STATE_H
 
@@ -32,7 +33,8 @@
  * PB_ERROR otherwise. A NULL handle gives PB_EINVAL ("... is not open").
  *
  * Ownership: input structs (pb_delivery, pb_job_new, pb_stage_row given to
- * pb_state_finish, pb_evaluation given to pb_state_evaluation_add) are
+ * pb_state_finish, pb_evaluation given to pb_state_evaluation_add,
+ * pb_env_lock given to pb_state_lock_take) are
  * borrowed for the call. Everything a function fills in is owned by the
  * caller and released with the matching *_release function, which leaves
  * the struct empty and may be called on an empty (zeroed) one. On failure
@@ -44,7 +46,7 @@ struct pb_state;
 #define PB_STATE_BUSY_MS	5000 /* wait for another process's lock */
 #define PB_STATE_QUEUE_MAX	1000 /* default bound on queued jobs */
 #define PB_STATE_MAX_ATTEMPTS	3    /* default starts before a job fails */
-#define PB_STATE_SCHEMA_VERSION 3    /* the migrations this prbot knows */
+#define PB_STATE_SCHEMA_VERSION 4    /* the migrations this prbot knows */
 
 /*
  * Open (creating the folders and the file, mode 0600, when missing) and
@@ -155,6 +157,32 @@ struct pb_job_list {
 
 void pb_job_list_release(struct pb_job_list *l);
 
+/* ---- environment locks: the types (functions at the end) ---- */
+
+/*
+ * An environment's lock: one per (repo, environment), held by a pull
+ * request. Given to pb_state_lock_take() the strings are borrowed
+ * (created_at is ignored: now is passed); filled by a function here they
+ * are owned until pb_env_lock_release().
+ */
+struct pb_env_lock {
+	const char *repo;	 /* OWNER/NAME */
+	const char *environment; /* a key of .prbot.yml deploy.environments */
+	int64_t pr;		 /* the pull request that holds it (> 0) */
+	const char *actor;	 /* who took it (a /lock, or a deploy) */
+	const char *reason;	 /* or NULL */
+	int64_t created_at;	 /* when it was taken */
+};
+
+void pb_env_lock_release(struct pb_env_lock *l);
+
+struct pb_env_lock_list {
+	struct pb_env_lock *v; /* owned, n of them */
+	size_t n;
+};
+
+void pb_env_lock_list_release(struct pb_env_lock_list *l);
+
 /* ---- accepting a delivery ---- */
 
 struct pb_delivery {
@@ -162,8 +190,17 @@ struct pb_delivery {
 	const char *source;  /* "github", "slack", "cron", "cli" */
 	const char *event;   /* "issue_comment", "pull_request", ... */
 	int64_t received_at; /* "now": the jobs' created_at, supersede time */
-	/* recorded outcome, or NULL for "queued" / "skipped" / "ignored" */
+	/* recorded outcome, or NULL for "queued" / "skipped" / "ignored" /
+	   "unlocked" */
 	const char *outcome;
+	/*
+	 * A pull request that was closed (merged or not): when unlock_pr is
+	 * not 0, the locks it holds in unlock_repo are released in the same
+	 * transaction as the delivery is recorded (pb_accept.unlocked lists
+	 * them). A duplicate delivery releases nothing.
+	 */
+	const char *unlock_repo;
+	int64_t unlock_pr;
 };
 
 /* One job to queue. Only repo, command, actor and source are required. */
@@ -198,7 +235,8 @@ enum pb_accept_outcome {
 	PB_ACCEPT_QUEUED = 0, /* at least one job was queued */
 	PB_ACCEPT_SKIPPED,  /* every job was queued before, by another delivery
 			     */
-	PB_ACCEPT_IGNORED,  /* no jobs given: recorded for dedupe only */
+	PB_ACCEPT_IGNORED,  /* no jobs given: recorded for dedupe (and the
+			       locks of unlock_pr released: see unlocked) */
 	PB_ACCEPT_DUPLICATE /* this delivery id was seen before: nothing done */
 };
 
@@ -209,6 +247,8 @@ struct pb_accept {
 	size_t n_queued;
 	/* the older jobs this delivery superseded, as they are now */
 	struct pb_job_list superseded;
+	/* the locks released for pb_delivery.unlock_pr, as they were */
+	struct pb_env_lock_list unlocked;
 };
 
 void pb_accept_release(struct pb_accept *a);
@@ -404,5 +444,53 @@ int pb_state_evaluation_add(struct pb_state *st, const struct pb_evaluation *e,
  */
 int pb_state_evaluation_latest(struct pb_state *st, const char *repo,
 			       const char *ref, struct pb_evaluation *out);
+
+/* ---- environment locks (/lock, /unlock, /locks, deploys) ---- */
+
+/* The longest environment name a lock takes. */
+#define PB_ENV_NAME_MAX 64
+
+/*
+ * 0 when name can be an environment's name: 1 to PB_ENV_NAME_MAX ASCII
+ * letters, digits, '-', '_' and '.', starting with a letter or a digit.
+ * Else PB_EINVAL with a message quoting it (cut) and saying what is
+ * accepted. Names are not checked against a repository's .prbot.yml: a
+ * lock may be taken on an environment a pull request is about to add.
+ */
+int pb_env_name_check(const char *name);
+
+/*
+ * Take the lock of (want->repo, want->environment) for the pull request
+ * want->pr on behalf of want->actor, with want->reason (or NULL), at now.
+ * Idempotent for the same pull request: *taken is 1 when this call took
+ * it, 0 when want->pr held it already (then nothing changes: the first
+ * taker, reason and time stay). *held is the lock as it is now, owned.
+ * PB_EBUSY when another pull request holds it: *held is that lock, and the
+ * message names the environment, the holder PR and who took it. PB_EINVAL
+ * for a bad environment name, a pr under 1 or a missing repo or actor
+ * (*held left empty). The caller checks that the pull request is open.
+ */
+int pb_state_lock_take(struct pb_state *st, const struct pb_env_lock *want,
+		       int64_t now, int *taken, struct pb_env_lock *held);
+
+/*
+ * Release the lock of (repo, environment), whoever holds it (the caller
+ * checked the actor may). *was (may be NULL) is the lock as it was, owned.
+ * PB_ENOTFOUND when nobody holds it.
+ */
+int pb_state_unlock(struct pb_state *st, const char *repo,
+		    const char *environment, struct pb_env_lock *was);
+
+/*
+ * Release every lock the pull request pr holds in repo (when it is merged
+ * or closed). *out lists them as they were, by environment; it may be
+ * empty.
+ */
+int pb_state_unlock_pr(struct pb_state *st, const char *repo, int64_t pr,
+		       struct pb_env_lock_list *out);
+
+/* The locks held in repo, by environment name; *out may be empty. */
+int pb_state_locks(struct pb_state *st, const char *repo,
+		   struct pb_env_lock_list *out);
 
 #endif
