@@ -250,6 +250,30 @@ static int64_t ingress_now(const struct pb_ingress *in)
 	return in->o.now ? in->o.now() : (int64_t)time(NULL);
 }
 
+/*
+ * A closed pull request: 202 naming the environments whose locks it
+ * released, else 200 "noted" (or "duplicate delivery").
+ */
+static int closed_answer(struct pb_http_server_response *resp,
+			 const struct pb_event *ev, const struct pb_accept *acc)
+{
+	size_t i;
+	int rc;
+
+	if (acc->outcome == PB_ACCEPT_DUPLICATE)
+		return pb_buf_puts(&resp->body, "duplicate delivery\n");
+	if (!acc->unlocked.n)
+		return pb_buf_puts(&resp->body, "noted\n");
+	resp->status = 202;
+	rc = pb_buf_printf(&resp->body, "%s #%lld %s: unlocked", ev->repo,
+			   ev->pr, ev->merged ? "merged" : "closed");
+	for (i = 0; rc == 0 && i < acc->unlocked.n; i++)
+		rc = pb_buf_printf(&resp->body, "%s %s (locked by @%s)",
+				   i ? "," : "", acc->unlocked.v[i].environment,
+				   acc->unlocked.v[i].actor);
+	return rc == 0 ? pb_buf_putc(&resp->body, '\n') : rc;
+}
+
 /* The answer to a delivery the committer has recorded (or not). */
 static int accept_answer(struct pb_http_server_response *resp,
 			 const struct pb_event *ev,
@@ -271,6 +295,8 @@ static int accept_answer(struct pb_http_server_response *resp,
 		return pb_buf_puts(&resp->body, "state store failed\n");
 	}
 	resp->status = 200;
+	if (ev->kind == PB_EVENT_PR_CLOSED)
+		return closed_answer(resp, ev, acc);
 	switch (acc->outcome) {
 	case PB_ACCEPT_QUEUED:
 		resp->status = 202;
@@ -366,8 +392,16 @@ static int enqueue(struct pb_ingress *in,
 	for (i = 0; i < it->js.n; i++) /* it pointed into *js */
 		if (it->js.v[i].comment_id)
 			it->js.v[i].comment_id = it->js.comment_id;
-	it->d = (struct pb_delivery){ it->ev.delivery, "github", it->event,
-				      ingress_now(in), NULL };
+	it->d = (struct pb_delivery){
+		.id = it->ev.delivery,
+		.source = "github",
+		.event = it->event,
+		.received_at = ingress_now(in),
+	};
+	if (it->ev.kind == PB_EVENT_PR_CLOSED) {
+		it->d.unlock_repo = it->ev.repo;
+		it->d.unlock_pr = it->ev.pr;
+	}
 	it->base.req.d = &it->d;
 	it->base.req.jobs = it->js.v;
 	it->base.req.n = it->js.n;
@@ -389,9 +423,11 @@ static int accept_event(struct pb_ingress *in,
 	int rc;
 
 	memset(&js, 0, sizeof(js));
+	/* no job: the committer releases the PR's locks as it records it */
 	if (ev->kind == PB_EVENT_PR_CLOSED) {
-		resp->status = 200;
-		return pb_buf_puts(&resp->body, "noted\n");
+		if ((rc = enqueue(in, req, ev, event, &js)) == 0)
+			rc = DEFERRED;
+		goto out;
 	}
 	if ((rc = pb_parse_comment(&parsed, ev->text ? ev->text : "",
 				   ev->text ? strlen(ev->text) : 0,

@@ -19,10 +19,17 @@ struct pb_state;
  * (pb_http_server_defer()): no 202 leaves before its jobs are on disk, and
  * one fsync covers many deliveries. Workers do the rest.
  *
+ * A closed pull request (merged or not) queues no job: the committer
+ * releases the environment locks it holds in the transaction that records
+ * the delivery (pb_delivery.unlock_pr), so a lock never outlives its PR
+ * even when no worker runs.
+ *
  * Answers (text/plain, one line saying why):
- *   202  "queued j-1, j-2": the delivery and its jobs are on disk
+ *   202  "queued j-1, j-2": the delivery and its jobs are on disk;
+ *        "O/N #1 merged: unlocked staging (locked by @alice)": a closed
+ *        pull request's locks were released, on disk
  *   200  ping, an ignored event (the reason), "no command", "noted" (a
- *        closed pull request: nothing to do yet), "duplicate delivery", or
+ *        closed pull request that held no lock), "duplicate delivery", or
  *        every command line already queued by another delivery
  *   400  malformed: the header or JSON field named
  *   401  missing or bad signature; nothing is parsed or stored
