@@ -8,10 +8,14 @@
 extern const struct pb_command pb_cmd_cancel;
 extern const struct pb_command pb_cmd_evaluate;
 extern const struct pb_command pb_cmd_help;
+extern const struct pb_command pb_cmd_lock;
+extern const struct pb_command pb_cmd_locks;
 extern const struct pb_command pb_cmd_status;
+extern const struct pb_command pb_cmd_unlock;
 
 const struct pb_command *const pb_commands[] = {
-	&pb_cmd_evaluate, &pb_cmd_help, &pb_cmd_status, &pb_cmd_cancel, NULL,
+	&pb_cmd_evaluate, &pb_cmd_help,	  &pb_cmd_status, &pb_cmd_cancel,
+	&pb_cmd_lock,	  &pb_cmd_unlock, &pb_cmd_locks,  NULL,
 };
 
 int pb_command_pr_only(const struct pb_command_ctx *ctx)
@@ -52,7 +56,7 @@ static int key_known(const struct pb_command *c, const char *arg)
 int pb_invocation_check(const struct pb_invocation *inv)
 {
 	const struct pb_command *c = inv->cmd;
-	size_t i;
+	size_t i, words;
 
 	if ((int)inv->n_args < c->min_args ||
 	    (c->max_args >= 0 && (int)inv->n_args > c->max_args))
@@ -60,6 +64,14 @@ int pb_invocation_check(const struct pb_invocation *inv)
 				   "'%s' takes %s arguments: usage: %s",
 				   c->name, c->max_args == 0 ? "no" : "other",
 				   c->usage);
+	for (i = 0, words = 0; i < inv->n_args; i++)
+		words += !strchr(inv->args[i], '=');
+	if (c->words > 0 && words != (size_t)c->words)
+		return pb_err_setc(PB_EINVAL,
+				   "'%s' takes %d argument%s besides "
+				   "key=value, not %zu: usage: %s",
+				   c->name, c->words, c->words == 1 ? "" : "s",
+				   words, c->usage);
 	for (i = 0; i < inv->n_args; i++) {
 		const char *arg = inv->args[i];
 

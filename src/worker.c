@@ -16,6 +16,7 @@
 #include "prbot/report_pr.h"
 #include "prbot/state.h"
 #include "prbot/worker.h"
+#include "worker_locks.h"
 #include "banned.h"
 
 #define CACHE_MAX 512
@@ -406,7 +407,57 @@ static int do_cancel(struct run *r, struct pb_buf *b, const json_t *args)
 	return rc;
 }
 
-/* help, status, cancel: commands answered with one comment, no run. */
+/* The first word of args without '=' (the ENV of /lock), or NULL. */
+static const char *first_word(const json_t *args)
+{
+	const char *w;
+	size_t i;
+
+	for (i = 0; i < json_array_size(args); i++)
+		if ((w = json_string_value(json_array_get(args, i))) &&
+		    !strchr(w, '='))
+			return w;
+	return NULL;
+}
+
+/* The value of reason=... among args, or NULL (also when empty). */
+static const char *reason_arg(const json_t *args)
+{
+	const char *w;
+	size_t i;
+
+	for (i = 0; i < json_array_size(args); i++)
+		if ((w = json_string_value(json_array_get(args, i))) &&
+		    !strncmp(w, "reason=", 7) && w[7])
+			return w + 7;
+	return NULL;
+}
+
+/* /lock, /unlock, /locks: the store and the reply (worker_locks.c). */
+static int do_lock(struct run *r, struct pb_buf *b, const json_t *args)
+{
+	const char *name = r->job.command, *env = first_word(args);
+	struct pb_lock_ask a = {
+		.st = r->env->state,
+		.repo = r->job.repo,
+		.pr = r->job.pr,
+		.actor = r->job.actor,
+		.pr_closed = r->have_pr && r->pr.state &&
+			     strcmp(r->pr.state, "open") != 0,
+		.now = (int64_t)time(NULL),
+	};
+
+	if (!strcmp(name, "locks"))
+		return pb_worker_locks(b, &a);
+	if (!env) /* the parser checked it: a job from elsewhere */
+		return pb_err_setc(PB_EINVAL, "'%s' needs an environment",
+				   name);
+	if (!strcmp(name, "lock"))
+		return pb_worker_lock(b, &a, env, reason_arg(args));
+	return pb_worker_unlock(b, &a, env);
+}
+
+/* help, status, cancel, lock, unlock, locks: one comment, no run. */
 static int run_immediate(struct run *r)
 {
 	const struct pb_worker_env *env = r->env;
@@ -427,6 +478,9 @@ static int run_immediate(struct run *r)
 		pb_job_list_release(&jobs);
 	} else if (!strcmp(name, "cancel")) {
 		rc = do_cancel(r, &b, args);
+	} else if (!strcmp(name, "lock") || !strcmp(name, "unlock") ||
+		   !strcmp(name, "locks")) {
+		rc = do_lock(r, &b, args);
 	} else {
 		rc = pb_err_set("job %s: command '%s' has no PR handler",
 				r->job.public_id, name);

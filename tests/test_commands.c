@@ -10,6 +10,8 @@
 
 #include "prbot/command.h"
 #include "prbot/err.h"
+#include "prbot/parse.h"
+#include "prbot/report_pr.h"
 
 static char *read_readme(void)
 {
@@ -85,6 +87,84 @@ test_invocation_check_refuses_unknown_keys_and_extra_args(void **state)
 	assert_int_equal(pb_invocation_check(&inv), PB_EINVAL);
 }
 
+/* pb_parse_comment of one line: its invocation, or its problem. */
+static const char *parse_one(struct pb_parsed *p, const char *line)
+{
+	assert_int_equal(pb_parse_comment(p, line, strlen(line), "prbot"), 0);
+	if (p->n_problems)
+		return p->problems[0].msg;
+	assert_int_equal(p->n, 1);
+	return NULL;
+}
+
+static void test_lock_commands_take_one_environment(void **state)
+{
+	static const struct {
+		const char *line;
+		const char *problem; /* a part of it; NULL: accepted */
+	} cases[] = {
+		{ "/lock staging", NULL },
+		{ "/lock staging reason=\"load test | v2\"", NULL },
+		{ "/lock reason=x staging", NULL },
+		{ "/lock", "'lock' takes other arguments: usage: lock ENV "
+			   "[reason=\"...\"]" },
+		{ "/lock reason=\"no env\"",
+		  "'lock' takes 1 argument besides key=value, not 0: usage: "
+		  "lock ENV [reason=\"...\"]" },
+		{ "/lock staging production",
+		  "'lock' takes 1 argument besides key=value, not 2" },
+		{ "/lock staging by=me", "'lock' does not take 'by='" },
+		{ "/lock staging reason=\"open", "unterminated quote" },
+		{ "/unlock staging", NULL },
+		{ "/unlock", "'unlock' takes other arguments: usage: unlock "
+			     "ENV" },
+		{ "/unlock staging reason=x",
+		  "'unlock' takes other arguments" },
+		{ "/unlock reason=x", "'unlock' takes 1 argument besides "
+				      "key=value, not 0" },
+		{ "/locks", NULL },
+		{ "/locks staging",
+		  "'locks' takes no arguments: usage: locks" },
+	};
+	struct pb_parsed p = PB_PARSED_INIT;
+	const char *got;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		got = parse_one(&p, cases[i].line);
+		if (!cases[i].problem && got)
+			fail_msg("'%s': refused: %s", cases[i].line, got);
+		if (cases[i].problem &&
+		    (!got || !strstr(got, cases[i].problem)))
+			fail_msg("'%s': expected '%s', got '%s'", cases[i].line,
+				 cases[i].problem, got ? got : "accepted");
+		pb_parsed_release(&p);
+	}
+
+	got = parse_one(&p, "/lock staging reason=\"load test | v2\"");
+	assert_null(got);
+	assert_string_equal(p.v[0].inv.cmd->name, "lock");
+	assert_string_equal(p.v[0].inv.args[0], "staging");
+	assert_string_equal(pb_invocation_get(&p.v[0].inv, "reason"),
+			    "load test | v2");
+	pb_parsed_release(&p);
+}
+
+static void test_lock_commands_default_permissions(void **state)
+{
+	(void)state;
+	assert_int_equal(pb_pr_command_level(pb_command_find("lock"), NULL),
+			 PB_PERM_MAINTAIN);
+	assert_int_equal(pb_pr_command_level(pb_command_find("unlock"), NULL),
+			 PB_PERM_MAINTAIN);
+	assert_int_equal(pb_pr_command_level(pb_command_find("locks"), NULL),
+			 PB_PERM_READ);
+	assert_true(pb_command_find("lock")->flags & PB_CMD_NEEDS_PR);
+	assert_null(pb_command_find("lo"));
+	assert_null(pb_command_find("unlocks"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -92,6 +172,8 @@ int main(void)
 		cmocka_unit_test(test_command_find_matches_exact_names_only),
 		cmocka_unit_test(
 			test_invocation_check_refuses_unknown_keys_and_extra_args),
+		cmocka_unit_test(test_lock_commands_take_one_environment),
+		cmocka_unit_test(test_lock_commands_default_permissions),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

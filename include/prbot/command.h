@@ -37,6 +37,9 @@ struct pb_command {
 	unsigned flags;
 	int min_args;
 	int max_args; /* -1: no bound */
+	/* > 0: exactly this many of the arguments are words without '='
+	   (the rest key=value); 0: not checked */
+	int words;
 	/* "key" names accepted as key=value, NULL-terminated, or NULL */
 	const char *const *keys;
 	/* either an immediate handler ... */
@@ -60,8 +63,9 @@ extern const struct pb_command *const pb_commands[];
 const struct pb_command *pb_command_find(const char *name);
 
 /*
- * Check an invocation against its descriptor: argument counts and key=value
- * keys. Returns 0 or PB_EINVAL with a message quoting the usage.
+ * Check an invocation against its descriptor: argument counts, the number
+ * of words without '=' (when words is set) and key=value keys. Returns 0 or
+ * PB_EINVAL with a message quoting the usage.
  */
 int pb_invocation_check(const struct pb_invocation *inv);
 
