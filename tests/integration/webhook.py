@@ -8,16 +8,24 @@
       write an issue_comment "created" payload to OUT
   webhook.py pull_request OUT ACTION --pr N [--label NAME] [--repo O/N]
       write a pull_request "labeled" or "closed" payload to OUT
+  webhook.py example OUT EVENT ACTION [--repo O/N] [--pr N] [--merged]
+      write GitHub's own example payload of EVENT ACTION (the first of
+      @octokit/webhooks-examples, installed by `npm ci` in tests/webhooks)
+      to OUT, moved to repository O/N and pull request N (its head in the
+      same repository), merged or not
   webhook.py send URL SECRET EVENT DELIVERY BODY_FILE [--unsigned|--bad-sig]
       POST it, print "STATUS BODY" (one line) and exit 0 whatever the status
 
-The payloads are hand-written with the shape of @octokit/webhooks-examples'
-api.github.com issue_comment.created and pull_request.labeled examples (the fields prbot reads, and a
-few it does not), trimmed to stay small. Standard library only.
+The payloads of comment and pull_request are hand-written with the shape of
+@octokit/webhooks-examples' api.github.com issue_comment.created and
+pull_request.labeled examples (the fields prbot reads, and a few it does
+not), trimmed to stay small; example uses the package's own. Standard
+library only.
 """
 import hashlib
 import hmac
 import json
+import os
 import socket
 import sys
 import urllib.error
@@ -122,6 +130,53 @@ def pull_request(argv):
         json.dump(payload, f)
 
 
+EXAMPLES = os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "webhooks",
+    "node_modules", "@octokit", "webhooks-examples", "api.github.com",
+    "index.json")
+
+
+def example(argv):
+    out, event, action = argv[0], argv[1], argv[2]
+    opts = {"--repo": None, "--pr": None}
+    merged = False
+    i = 3
+    while i < len(argv):
+        if argv[i] == "--merged":
+            merged = True
+            i += 1
+        else:
+            opts[argv[i]] = argv[i + 1]
+            i += 2
+    if not os.path.exists(EXAMPLES):
+        sys.exit("webhook.py: GitHub's example payloads are not installed "
+                 "(%s): run `npm ci` in tests/webhooks" % EXAMPLES)
+    with open(EXAMPLES, encoding="utf-8") as f:
+        index = json.load(f)
+    found = [x for e in index if e["name"] == event
+             for x in e["examples"] if x.get("action") == action]
+    if not found:
+        sys.exit("webhook.py: no example of %s %s" % (event, action))
+    payload = found[0]
+    if opts["--repo"]:
+        owner, name = opts["--repo"].split("/")
+        repos = [payload["repository"]]
+        if "pull_request" in payload:
+            repos += [payload["pull_request"]["head"]["repo"],
+                      payload["pull_request"]["base"]["repo"]]
+        for r in repos:
+            r["full_name"] = opts["--repo"]
+            r["name"] = name
+            r["owner"]["login"] = owner
+    if opts["--pr"] and "pull_request" in payload:
+        payload["number"] = int(opts["--pr"])
+        payload["pull_request"]["number"] = int(opts["--pr"])
+    if "pull_request" in payload:
+        payload["pull_request"]["merged"] = merged
+    with open(out, "w", encoding="utf-8") as f:
+        json.dump(payload, f)
+
+
 def send(argv):
     url, secret, event, delivery, path = argv[:5]
     mode = argv[5] if len(argv) > 5 else ""
@@ -157,6 +212,8 @@ def main():
         comment(argv)
     elif cmd == "pull_request":
         pull_request(argv)
+    elif cmd == "example":
+        example(argv)
     elif cmd == "send":
         send(argv)
     else:
