@@ -140,6 +140,8 @@ int pb_sign_key_private(struct pb_sign_key **out, const char *pem,
 				   "%s is not a PEM private key (%s): %s", name,
 				   ossl_reason(reason, sizeof(reason)),
 				   MAKE_PRIVATE);
+	/* decoders that were tried and did not fit leave their errors */
+	ERR_clear_error();
 	return key_wrap(out, pkey, 1, name, MAKE_PRIVATE);
 }
 
@@ -178,6 +180,7 @@ int pb_sign_key_public(struct pb_sign_key **out, const char *path)
 				 MAKE_PUBLIC);
 		goto out;
 	}
+	ERR_clear_error();
 	pb_buf_reset(&text);
 	if (pb_buf_printf(&text, "'%s'", path) < 0) {
 		EVP_PKEY_free(pkey);
