@@ -68,7 +68,7 @@ static int key_wrap(struct pb_sign_key **out, EVP_PKEY *pkey, int is_private,
 	unsigned char raw[ED25519_PUB_LEN];
 	size_t len = sizeof(raw);
 	struct pb_sign_key *k = NULL;
-	char hex[65];
+	char hex[65], reason[256];
 	int rc;
 
 	if (!EVP_PKEY_is_a(pkey, "ED25519")) {
@@ -84,7 +84,7 @@ static int key_wrap(struct pb_sign_key **out, EVP_PKEY *pkey, int is_private,
 	    len != sizeof(raw)) {
 		rc = pb_err_setc(PB_EINVAL,
 				 "%s: cannot read its public key (%s)", name,
-				 ossl_reason(hex, sizeof(hex)));
+				 ossl_reason(reason, sizeof(reason)));
 		goto out;
 	}
 	if (!(k = calloc(1, sizeof(*k)))) {
