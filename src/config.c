@@ -19,6 +19,7 @@
 #include "prbot/err.h"
 #include "prbot/redact.h"
 #include "prbot/repoconf.h"
+#include "prbot/sign.h"
 #include "banned.h"
 
 #define CONF_MAX_SIZE	(1024 * 1024)
@@ -64,6 +65,7 @@ enum sect {
 	S_GITHUB,
 	S_STORE,
 	S_SLACK,
+	S_DEPLOY,
 	S_PERMISSIONS,
 	S_LABELS,
 	S_SCHEDULE,
@@ -80,6 +82,7 @@ static const struct {
 	{ "github", S_GITHUB, 0 },
 	{ "store", S_STORE, 0 },
 	{ "slack", S_SLACK, 0 },
+	{ "deploy", S_DEPLOY, 0 }, /* signing key, serving commits */
 	{ "permissions", S_PERMISSIONS, 0 },
 	{ "labels", S_LABELS, 0 },
 	{ "schedule", S_SCHEDULE, 1 },
@@ -100,8 +103,11 @@ enum vtype {
 	V_DURATION, /* seconds or 1h30m; 0 = unlimited */
 	V_SIZE,	    /* bytes with K M G T */
 	V_BOOL,
-	V_SECRET, /* env:NAME or file:PATH */
-	V_STORE,  /* file://DIR or s3://BUCKET/PREFIX */
+	V_SECRET,  /* env:NAME or file:PATH */
+	V_SIGNKEY, /* a V_SECRET holding an Ed25519 private key (PEM) */
+	V_PERSON,  /* a name for a git author: no '<', '>' */
+	V_EMAIL,   /* an address for a git author */
+	V_STORE,   /* file://DIR or s3://BUCKET/PREFIX */
 	V_RELPATH,
 	V_CRON
 };
@@ -152,6 +158,9 @@ static const struct key_def keys[] = {
 	{ S_SLACK, "signing_secret", V_SECRET, CF(slack.signing_secret), 0, 0,
 	  0 },
 	{ S_SLACK, "bot_token", V_SECRET, CF(slack.bot_token), 0, 0, 0 },
+	{ S_DEPLOY, "signing_key", V_SIGNKEY, CF(deploy.signing_key), 0, 0, 0 },
+	{ S_DEPLOY, "author_name", V_PERSON, CF(deploy.author_name), 0, 0, 0 },
+	{ S_DEPLOY, "author_email", V_EMAIL, CF(deploy.author_email), 0, 0, 0 },
 	{ S_SCHEDULE, "cron", V_CRON, SF(cron), 0, 0, 0 },
 	{ S_SCHEDULE, "repo", V_WORD, SF(repo), 0, 0, 0 },
 	{ S_SCHEDULE, "ref", V_WORD, SF(ref), 0, 0, 0 },
@@ -610,6 +619,38 @@ oom:
 	return PB_ERROR;
 }
 
+/* A secret that must parse as an Ed25519 private key (never echoed). */
+static int set_signing_key(struct conf_ctx *x, const struct key_def *k,
+			   struct pb_secret *s, const char *value)
+{
+	struct pb_buf name = PB_BUF_INIT;
+	struct pb_sign_key *key = NULL;
+	int rc = set_secret(x, k, s, value);
+
+	if (rc < 0 || !s->value)
+		return rc;
+	if (pb_buf_printf(&name, "[%s] %s (%s)", sect_name(x->sect), k->name,
+			  s->ref) < 0) {
+		x->oom = 1;
+		return PB_ERROR;
+	}
+	rc = pb_sign_key_private(&key, s->value, pb_buf_cstr(&name));
+	if (rc < 0)
+		rc = diag(x, x->line, "%s", pb_err_last());
+	pb_sign_key_free(key);
+	pb_buf_release(&name);
+	return rc;
+}
+
+static int check_email(const char *s)
+{
+	const char *at = strchr(s, '@');
+
+	if (!at || at == s || !at[1] || strpbrk(s, " \t<>"))
+		return -1;
+	return 0;
+}
+
 static int bad_value(struct conf_ctx *x, const struct key_def *k,
 		     const char *value, const char *expected)
 {
@@ -708,6 +749,20 @@ static int set_value(struct conf_ctx *x, const struct key_def *k, char *base,
 		return 0;
 	case V_SECRET:
 		return set_secret(x, k, dst, value);
+	case V_SIGNKEY:
+		return set_signing_key(x, k, dst, value);
+	case V_PERSON:
+		if (strpbrk(value, "<>"))
+			return bad_value(x, k, value,
+					 "a name without '<' or '>'");
+		return set_str(x, dst, value);
+	case V_EMAIL:
+		if (check_email(value) < 0)
+			return bad_value(x, k, value,
+					 "an address such as "
+					 "bot@example.com, without spaces, "
+					 "'<' or '>'");
+		return set_str(x, dst, value);
 	}
 	return 0;
 }
@@ -884,8 +939,9 @@ static void open_section(struct conf_ctx *x, const char *text, size_t len)
 		else
 			diag(x, x->line,
 			     "unknown section [%s]: sections are server, "
-			     "github, store, slack, permissions, labels, "
-			     "schedule \"NAME\" and repo \"OWNER/NAME\"",
+			     "github, store, slack, deploy, permissions, "
+			     "labels, schedule \"NAME\" and repo "
+			     "\"OWNER/NAME\"",
 			     word);
 		return;
 	}
@@ -1203,6 +1259,9 @@ void pb_config_free(struct pb_config *c)
 	secret_release(&c->store.secret_key);
 	secret_release(&c->slack.signing_secret);
 	secret_release(&c->slack.bot_token);
+	secret_release(&c->deploy.signing_key);
+	free(c->deploy.author_name);
+	free(c->deploy.author_email);
 	for (i = 0; i < c->n_permissions; i++)
 		free(c->permissions[i].command);
 	free(c->permissions);
@@ -1258,7 +1317,12 @@ int pb_config_defaults(struct pb_config **out)
 	c->github.bot_login = strdup("prbot");
 	c->store.url = strdup("file://./var/artifacts");
 	c->store.region = strdup("us-east-1");
-	if (!c->server.listen || !c->server.state || !c->server.workdir ||
+	/* an address of nobody: a users.noreply.github.com one would credit
+	   the commits to whoever owns that login */
+	c->deploy.author_name = strdup("prbot");
+	c->deploy.author_email = strdup("prbot@localhost");
+	if (!c->deploy.author_name || !c->deploy.author_email ||
+	    !c->server.listen || !c->server.state || !c->server.workdir ||
 	    !c->server.python || !c->github.api_url || !c->github.bot_login ||
 	    !c->store.url || !c->store.region) {
 		pb_config_free(c);
@@ -1380,6 +1444,7 @@ static const struct pb_secret *config_secret(const struct pb_config *c,
 		{ "store.secret_key", CF(store.secret_key) },
 		{ "slack.signing_secret", CF(slack.signing_secret) },
 		{ "slack.bot_token", CF(slack.bot_token) },
+		{ "deploy.signing_key", CF(deploy.signing_key) },
 	};
 
 	if (i >= sizeof(secrets) / sizeof(secrets[0]))
@@ -1408,6 +1473,28 @@ int pb_config_add_secrets(const struct pb_config *c, struct pb_redactor *r)
 	return 0;
 }
 
+/* "deploy: ..." with the signing key's id (the key was checked at load). */
+static int deploy_summary(struct pb_buf *b, const struct pb_config *c)
+{
+	struct pb_sign_key *key = NULL;
+	int rc;
+
+	rc = pb_buf_printf(b, "deploy: commits as %s <%s>, ",
+			   c->deploy.author_name, c->deploy.author_email);
+	if (rc < 0)
+		return rc;
+	if (!c->deploy.signing_key.value)
+		return pb_buf_puts(b, "manifests not signed\n");
+	if (pb_sign_key_private(&key, c->deploy.signing_key.value,
+				"[deploy] signing_key") < 0)
+		return pb_buf_printf(b, "signing key not usable: %s\n",
+				     pb_err_last());
+	rc = pb_buf_printf(b, "manifests signed with Ed25519 key %s\n",
+			   pb_sign_key_id(key));
+	pb_sign_key_free(key);
+	return rc;
+}
+
 char *pb_config_summary(const struct pb_config *c)
 {
 	struct pb_buf b = PB_BUF_INIT;
@@ -1427,6 +1514,7 @@ char *pb_config_summary(const struct pb_config *c)
 	bad |= pb_buf_printf(&b, "store: %s\n", c->store.url);
 	bad |= pb_buf_printf(&b, "github: %s as %s\n", c->github.api_url,
 			     c->github.bot_login);
+	bad |= deploy_summary(&b, c);
 	bad |= pb_buf_puts(&b, "secrets:");
 	for (i = 0; (s = config_secret(c, i, &name)); i++) {
 		if (!s->ref)

@@ -1,13 +1,16 @@
 /* stage_upload.c: store the model artifact and write model_manifest.json */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
 #include "prbot/err.h"
 #include "prbot/manifest.h"
+#include "prbot/sign.h"
 #include "stage.h"
 #include "banned.h"
 
@@ -78,15 +81,36 @@ static json_t *gates_object(const struct pb_run_ctx *ctx)
 	return o;
 }
 
+/*
+ * Without a key, a .sig left by an earlier signed run of the same commit
+ * would sit next to a manifest it does not sign: it goes.
+ */
+static int remove_stale_sig(const char *manifest)
+{
+	struct pb_buf sig = PB_BUF_INIT;
+	int rc;
+
+	if ((rc = pb_buf_printf(&sig, "%s%s", manifest, PB_SIGN_SUFFIX)) < 0)
+		return rc;
+	if (unlink(sig.ptr) < 0 && errno != ENOENT)
+		rc = pb_err_set("cannot remove the stale signature '%s': %s",
+				sig.ptr, strerror(errno));
+	pb_buf_release(&sig);
+	return rc;
+}
+
+/* The manifest in dir, and its .sig next to it when key is set. */
 static int write_copy(struct pb_run_ctx *ctx, struct pb_stage_record *rec,
-		      const char *dir, char **out_path)
+		      const struct pb_sign_key *key, const char *dir,
+		      char **out_path)
 {
 	char *path = pb_path_join(dir, MANIFEST_NAME);
 	int rc;
 
 	if (!path)
 		return pb_stage_fail(rec, PB_ERROR, "out of memory");
-	if ((rc = pb_manifest_write(path, ctx->manifest)) < 0) {
+	if ((rc = pb_manifest_write(path, ctx->manifest)) < 0 ||
+	    (rc = key ? pb_sign_file(key, path) : remove_stale_sig(path)) < 0) {
 		rc = pb_stage_fail(rec, rc, "%s", pb_err_last());
 		free(path);
 		return rc;
@@ -101,7 +125,9 @@ static int write_copy(struct pb_run_ctx *ctx, struct pb_stage_record *rec,
 int pb_stage_manifest(struct pb_run_ctx *ctx, struct pb_stage_record *rec)
 {
 	const struct pb_run_request *req = ctx->req;
+	const char *pem = req->cfg->deploy.signing_key.value;
 	struct pb_manifest_info info;
+	struct pb_sign_key *key = NULL;
 	json_t *metrics = NULL, *gates = NULL;
 	char *artifact_dir = NULL, *slash;
 	int rc;
@@ -110,6 +136,12 @@ int pb_stage_manifest(struct pb_run_ctx *ctx, struct pb_stage_record *rec)
 		return pb_stage_fail(rec, PB_EINVAL,
 				     "no artifact: the upload stage must run "
 				     "first");
+	/* checked when bot.conf was read; parsed again here, never logged */
+	if (pem &&
+	    (rc = pb_sign_key_private(&key, pem, "[deploy] signing_key")) < 0) {
+		rc = pb_stage_fail(rec, rc, "%s", pb_err_last());
+		goto out;
+	}
 	if (!(metrics = pb_metrics_json(&ctx->metrics)) ||
 	    !(gates = gates_object(ctx))) {
 		rc = pb_stage_fail(rec, PB_ERROR, "out of memory");
@@ -142,17 +174,25 @@ int pb_stage_manifest(struct pb_run_ctx *ctx, struct pb_stage_record *rec)
 		}
 		if ((slash = strrchr(artifact_dir, '/')))
 			*slash = '\0';
-		if ((rc = write_copy(ctx, rec, artifact_dir,
+		if ((rc = write_copy(ctx, rec, key, artifact_dir,
 				     &ctx->manifest_path)) < 0)
 			goto out;
 	}
-	if ((rc = write_copy(ctx, rec, ctx->co.project_dir, NULL)) < 0 ||
-	    (rc = write_copy(ctx, rec, ctx->job_dir,
+	if ((rc = write_copy(ctx, rec, key, ctx->co.project_dir, NULL)) < 0 ||
+	    (rc = write_copy(ctx, rec, key, ctx->job_dir,
 			     ctx->manifest_path ? NULL : &ctx->manifest_path)) <
 		    0)
 		goto out;
-	pb_stage_note(rec, "%s", ctx->manifest_path);
+	if (key) {
+		pb_job_log(ctx, "manifests signed with Ed25519 key %s",
+			   pb_sign_key_id(key));
+		pb_stage_note(rec, "%s (signed with key %s)",
+			      ctx->manifest_path, pb_sign_key_id(key));
+	} else {
+		pb_stage_note(rec, "%s", ctx->manifest_path);
+	}
 out:
+	pb_sign_key_free(key);
 	free(artifact_dir);
 	json_decref(gates);
 	json_decref(metrics);

@@ -20,7 +20,8 @@
  */
 
 struct pb_state_ckpt {
-	sqlite3 *db; /* the thread's own connection */
+	sqlite3 *db;	  /* the thread's own connection */
+	const char *path; /* the store's, for messages */
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
@@ -53,7 +54,7 @@ static int on_wal(void *arg, sqlite3 *db, const char *name, int frames)
 	return SQLITE_OK;
 }
 
-static void checkpoint(struct pb_state_ckpt *ck, const char *path)
+static void checkpoint(struct pb_state_ckpt *ck)
 {
 	time_t now;
 	int rc;
@@ -68,13 +69,13 @@ static void checkpoint(struct pb_state_ckpt *ck, const char *path)
 	ck->warned = now;
 	pb_log_warnx("state store '%s': checkpoint failed: %s (the -wal "
 		     "file grows until it works)",
-		     path, sqlite3_errmsg(ck->db));
+		     ck->path, sqlite3_errmsg(ck->db));
 }
 
+/* Given ck, not the store: a quick stop may have unhooked it already. */
 static void *ckpt_main(void *arg)
 {
-	struct pb_state *st = arg;
-	struct pb_state_ckpt *ck = st->ckpt;
+	struct pb_state_ckpt *ck = arg;
 
 	pthread_setname_np(pthread_self(), "prbot-ckpt");
 	pthread_mutex_lock(&ck->mu);
@@ -85,7 +86,7 @@ static void *ckpt_main(void *arg)
 			break;
 		ck->want = 0;
 		pthread_mutex_unlock(&ck->mu);
-		checkpoint(ck, st->path);
+		checkpoint(ck);
 		pthread_mutex_lock(&ck->mu);
 		ck->done++;
 	}
@@ -113,6 +114,7 @@ int pb_state_checkpointer_start(struct pb_state *st)
 		return 0;
 	if (!(ck = calloc(1, sizeof(*ck))))
 		return pb_err_set("out of memory");
+	ck->path = st->path;
 	pthread_mutex_init(&ck->mu, NULL);
 	pthread_cond_init(&ck->cond, NULL);
 	pb_db_op(st, "open a connection for checkpoints");
@@ -125,7 +127,7 @@ int pb_state_checkpointer_start(struct pb_state *st)
 	}
 	pthread_mutex_lock(&st->mu);
 	st->ckpt = ck;
-	if ((rc = pthread_create(&ck->thread, NULL, ckpt_main, st))) {
+	if ((rc = pthread_create(&ck->thread, NULL, ckpt_main, ck))) {
 		st->ckpt = NULL;
 		pthread_mutex_unlock(&st->mu);
 		ckpt_free(ck);

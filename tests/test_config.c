@@ -78,6 +78,10 @@ static void assert_defaults(const struct pb_config *c)
 	assert_int_equal(c->n_labels, 0);
 	assert_int_equal(c->n_schedules, 0);
 	assert_int_equal(c->n_repos, 0);
+	assert_null(c->deploy.signing_key.ref);
+	assert_null(c->deploy.signing_key.value);
+	assert_string_equal(c->deploy.author_name, "prbot");
+	assert_string_equal(c->deploy.author_email, "prbot@localhost");
 }
 
 static void test_config_defaults_without_a_file(void **state)
@@ -275,8 +279,8 @@ static const struct section_row section_rows[] = {
 	  "line 2): keep one\n" },
 	{ "[frobnicate]\nx = 1\n",
 	  "t.conf:1: unknown section [frobnicate]: sections are server, "
-	  "github, store, slack, permissions, labels, schedule \"NAME\" and "
-	  "repo \"OWNER/NAME\"\n" },
+	  "github, store, slack, deploy, permissions, labels, schedule "
+	  "\"NAME\" and repo \"OWNER/NAME\"\n" },
 };
 
 /* Named sections, headers and lines that are not KEY = VALUE. */
@@ -673,21 +677,166 @@ static void test_config_secrets_go_to_the_redactor(void **state)
 	pb_config_free(c);
 }
 
+/* [deploy]: the signing key is parsed at load, never echoed */
+static void test_config_deploy_signing_key_and_author(void **state)
+{
+	struct pb_diags diags = PB_DIAGS_INIT;
+	struct pb_redactor *r = NULL;
+	struct pb_config *c = NULL;
+	char path[4096], *priv, *pub, *summary, *out;
+
+	(void)state;
+	pb_test_keypair(&priv, &pub, "ED25519", NULL);
+	snprintf(path, sizeof(path), "%s/sign.pem", tmpdir);
+	pb_test_write_text(path, priv);
+	assert_int_equal(load_text(&c,
+				   "[deploy]\nsigning_key = file:sign.pem\n"
+				   "author_name = ML Bot\n"
+				   "author_email = ml-bot@example.com\n",
+				   &diags),
+			 0);
+	pb_test_assert_diags(&diags, "");
+	assert_string_equal(c->deploy.signing_key.ref, "file:sign.pem");
+	/* the file's trailing newline is dropped, as for every secret */
+	assert_memory_equal(c->deploy.signing_key.value, priv,
+			    strlen(priv) - 1);
+	assert_string_equal(c->deploy.author_name, "ML Bot");
+	assert_string_equal(c->deploy.author_email, "ml-bot@example.com");
+
+	summary = pb_config_summary(c);
+	assert_non_null(summary);
+	assert_non_null(strstr(summary, "deploy: commits as ML Bot "
+					"<ml-bot@example.com>, manifests "
+					"signed with Ed25519 key "));
+	assert_non_null(strstr(summary, "deploy.signing_key=file:sign.pem"));
+	assert_null(strstr(summary, "PRIVATE KEY"));
+
+	/* the whole key is masked wherever it would be logged */
+	assert_int_equal(pb_redactor_new(&r), 0);
+	assert_int_equal(pb_config_add_secrets(c, r), 0);
+	out = pb_redact_str(r, c->deploy.signing_key.value);
+	assert_non_null(out);
+	assert_null(strstr(out, "PRIVATE KEY"));
+	assert_null(strstr(out, "MC4CAQAw"));
+	free(out);
+	pb_redactor_free(r);
+	free(summary);
+	pb_config_free(c);
+
+	/* no key: the summary says the manifests are not signed */
+	assert_int_equal(pb_config_defaults(&c), 0);
+	summary = pb_config_summary(c);
+	assert_non_null(strstr(summary, "deploy: commits as prbot "
+					"<prbot@localhost>, manifests not "
+					"signed\n"));
+	free(summary);
+	pb_config_free(c);
+	free(priv);
+	free(pub);
+}
+
+static void test_config_deploy_refuses_bad_keys_and_authors(void **state)
+{
+	static const char *const types[] = { "RSA", "EC" };
+	static const struct section_row rows[] = {
+		{ "[deploy]\nsigning_key = file:rsa.pem\n",
+		  "t.conf:2: [deploy] signing_key (file:rsa.pem) is an RSA "
+		  "key, not Ed25519: make one with 'openssl genpkey "
+		  "-algorithm ed25519'\n" },
+		{ "[deploy]\n\nsigning_key = file:ec.pem\n",
+		  "t.conf:3: [deploy] signing_key (file:ec.pem) is an EC key, "
+		  "not Ed25519: make one with 'openssl genpkey -algorithm "
+		  "ed25519'\n" },
+		{ "[deploy]\nsigning_key = file:enc.pem\n",
+		  "t.conf:2: [deploy] signing_key (file:enc.pem) is encrypted "
+		  "and prbot cannot ask for its passphrase: store it "
+		  "unencrypted with 'openssl pkey -in KEY -out PLAIN' and "
+		  "keep that file private\n" },
+		{ "[deploy]\nsigning_key = file:pub.pem\n",
+		  "t.conf:2: [deploy] signing_key (file:pub.pem) is a public "
+		  "key: give the private key (make one with 'openssl genpkey "
+		  "-algorithm ed25519')\n" },
+		{ "[deploy]\nsigning_key = -----BEGIN PRIVATE KEY-----\n",
+		  "t.conf:2: 'signing_key' is a secret and must not be "
+		  "written in the file: use env:NAME or file:PATH\n" },
+		{ "[deploy]\nsigning_key = file:none.pem\n",
+		  "t.conf:2: 'signing_key': cannot read secret file "
+		  "'TMP/none.pem': No such file or directory\n" },
+		{ "[deploy]\nauthor_email = prbot\n",
+		  "t.conf:2: 'author_email': expected an address such as "
+		  "bot@example.com, without spaces, '<' or '>', got 'prbot'\n" },
+		{ "[deploy]\nauthor_email = a b@example.com\n",
+		  "t.conf:2: 'author_email': expected an address such as "
+		  "bot@example.com, without spaces, '<' or '>', got 'a "
+		  "b@example.com'\n" },
+		{ "[deploy]\nauthor_name = Bot <bot@example.com>\n",
+		  "t.conf:2: 'author_name': expected a name without '<' or "
+		  "'>', got 'Bot <bot@example.com>'\n" },
+		{ "[deploy]\nsigning_ky = file:x\n",
+		  "t.conf:2: unknown key 'signing_ky' in [deploy] (did you mean "
+		  "'signing_key'?)\n" },
+	};
+	struct pb_diags diags = PB_DIAGS_INIT;
+	struct pb_config *c = NULL;
+	char path[4096], *priv, *pub, *got, *p;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		pb_test_keypair(&priv, &pub, types[i], NULL);
+		snprintf(path, sizeof(path), "%s/%s.pem", tmpdir,
+			 i ? "ec" : "rsa");
+		pb_test_write_text(path, priv);
+		free(priv);
+		free(pub);
+	}
+	pb_test_keypair(&priv, &pub, "ED25519", "passphrase");
+	snprintf(path, sizeof(path), "%s/enc.pem", tmpdir);
+	pb_test_write_text(path, priv);
+	snprintf(path, sizeof(path), "%s/pub.pem", tmpdir);
+	pb_test_write_text(path, pub);
+	free(priv);
+	free(pub);
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		assert_int_equal(load_text(&c, rows[i].text, &diags),
+				 PB_EINVAL);
+		got = pb_test_render_diags(&diags);
+		while ((p = strstr(got, tmpdir))) {
+			if (p > got && p[-1] == '\'') {
+				memcpy(p, "TMP", 3);
+				memmove(p + 3, p + strlen(tmpdir),
+					strlen(p + strlen(tmpdir)) + 1);
+			} else {
+				memmove(p, p + strlen(tmpdir) + 1,
+					strlen(p + strlen(tmpdir) + 1) + 1);
+			}
+		}
+		if (strcmp(got, rows[i].want))
+			fail_msg("row %zu:\n%s\ngot:\n%s", i, rows[i].want,
+				 got);
+		free(got);
+		pb_diags_release(&diags);
+		pb_config_free(c);
+	}
+}
+
 static void test_config_example_loads_clean_and_documents_every_key(void **st)
 {
 	static const char *const keys[] = {
-		"listen",	  "workers",	 "state",
-		"workdir",	  "log_level",	 "queue_max",
-		"python",	  "env_pass",	 "limit_cpu",
-		"limit_memory",	  "limit_fsize", "limit_nofile",
-		"keep_workspace", "api_url",	 "token",
-		"app_id",	  "private_key", "webhook_secret",
-		"bot_login",	  "url",	 "endpoint",
-		"region",	  "access_key",	 "secret_key",
-		"signing_secret", "bot_token",	 "cron",
-		"repo",		  "ref",	 "command",
-		"notify",	  "clone_url",	 "config",
-		"serving",	  "allow_forks",
+		"listen",	  "workers",	  "state",
+		"workdir",	  "log_level",	  "queue_max",
+		"python",	  "env_pass",	  "limit_cpu",
+		"limit_memory",	  "limit_fsize",  "limit_nofile",
+		"keep_workspace", "api_url",	  "token",
+		"app_id",	  "private_key",  "webhook_secret",
+		"bot_login",	  "url",	  "endpoint",
+		"region",	  "access_key",	  "secret_key",
+		"signing_secret", "bot_token",	  "cron",
+		"repo",		  "ref",	  "command",
+		"notify",	  "clone_url",	  "config",
+		"serving",	  "allow_forks",  "signing_key",
+		"author_name",	  "author_email",
 	};
 	struct pb_diags diags = PB_DIAGS_INIT;
 	struct pb_config *c = NULL, *d = NULL;
@@ -778,6 +927,9 @@ int main(void)
 		cmocka_unit_test(test_config_long_line_is_reported),
 		cmocka_unit_test(test_config_summary_shows_refs_not_values),
 		cmocka_unit_test(test_config_secrets_go_to_the_redactor),
+		cmocka_unit_test(test_config_deploy_signing_key_and_author),
+		cmocka_unit_test(
+			test_config_deploy_refuses_bad_keys_and_authors),
 		cmocka_unit_test(
 			test_config_example_loads_clean_and_documents_every_key),
 		cmocka_unit_test(test_perm_parse_and_name),

@@ -15,6 +15,11 @@
 
 #include <cmocka.h>
 #include <jansson.h>
+#include <openssl/bio.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
 
 #include "prbot/buf.h"
 #include "prbot/checkout.h"
@@ -392,4 +397,48 @@ void pb_test_fake_github_reset(struct pb_test_fake_github *f)
 json_t *pb_test_fake_github_requests(struct pb_test_fake_github *f)
 {
 	return pb_test_fake_github_ctl(f, "GET", "/_requests", NULL);
+}
+
+/* What bio holds, as a string the caller frees. */
+static char *bio_text(BIO *bio)
+{
+	char *data, *s;
+	long n = BIO_get_mem_data(bio, &data);
+
+	assert_true(n > 0);
+	s = strndup(data, (size_t)n);
+	assert_non_null(s);
+	return s;
+}
+
+void pb_test_keypair(char **priv, char **pub, const char *type,
+		     const char *passphrase)
+{
+	EVP_PKEY *k = NULL;
+	BIO *a = BIO_new(BIO_s_mem()), *b = BIO_new(BIO_s_mem());
+
+	assert_non_null(a);
+	assert_non_null(b);
+	if (!strcmp(type, "RSA"))
+		k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024);
+	else if (!strcmp(type, "EC"))
+		k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	else
+		k = EVP_PKEY_Q_keygen(NULL, NULL, type);
+	assert_non_null(k);
+	if (passphrase)
+		assert_int_equal(PEM_write_bio_PKCS8PrivateKey(
+					 a, k, EVP_aes_256_cbc(), NULL, 0, NULL,
+					 (void *)passphrase),
+				 1);
+	else
+		assert_int_equal(PEM_write_bio_PrivateKey(a, k, NULL, NULL, 0,
+							  NULL, NULL),
+				 1);
+	assert_int_equal(PEM_write_bio_PUBKEY(b, k), 1);
+	*priv = bio_text(a);
+	*pub = bio_text(b);
+	BIO_free(b);
+	BIO_free(a);
+	EVP_PKEY_free(k);
 }

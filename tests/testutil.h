@@ -116,4 +116,15 @@ void pb_test_fake_github_reset(struct pb_test_fake_github *f);
 /* The requests the fake recorded since the reset (caller decrefs). */
 json_t *pb_test_fake_github_requests(struct pb_test_fake_github *f);
 
+/*
+ * A fresh test key pair made with OpenSSL, never committed: *priv gets the
+ * PKCS#8 PEM private key and *pub the SubjectPublicKeyInfo PEM public key,
+ * as `openssl genpkey` and `openssl pkey -pubout` write them (caller frees
+ * both). type is "ED25519", "RSA" (1024 bits: tests only) or "EC" (P-256).
+ * With passphrase not NULL the private key is encrypted (AES-256-CBC). The
+ * test fails if a key cannot be made.
+ */
+void pb_test_keypair(char **priv, char **pub, const char *type,
+		     const char *passphrase);
+
 #endif

@@ -109,6 +109,15 @@ struct pb_config {
 		struct pb_secret bot_token;
 	} slack;
 
+	struct {
+		/* Ed25519 private key (PEM), checked at load; when set, every
+		   model_manifest.json gets a model_manifest.json.sig */
+		struct pb_secret signing_key;
+		char *author_name;  /* of serving-repository commits;
+				       default "prbot" */
+		char *author_email; /* default "prbot@localhost" */
+	} deploy;
+
 	struct pb_conf_permission *permissions; /* [permissions] cmd = level */
 	size_t n_permissions;
 	struct pb_kv *labels; /* [labels] label = command text */

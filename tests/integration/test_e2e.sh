@@ -5,24 +5,15 @@
 # redeliveries are no-ops, a read-only user is told what is needed, and a job
 # cut short by kill -9 is taken again after a restart and reported once
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/fake_lib.sh"
 
-IT=$PRBOT_SOURCE_DIR/tests/integration
 DATA=$PRBOT_SOURCE_DIR/tests/data/e2e
 export E2E_GH_TOKEN=e2e-token-0123456789
 export E2E_HOOK_SECRET=e2e-webhook-secret-123
 SECRET=$E2E_HOOK_SECRET
 REPO=octo/ml
-FAKE_PID=
 
-# the fake goes whatever happens (after the daemon), then lib.sh's cleanup
-stop_fake() {
-	exec 7>&- 2>/dev/null || true
-	if [ -n "$FAKE_PID" ] && kill -0 "$FAKE_PID" 2>/dev/null; then
-		kill -KILL "$FAKE_PID" 2>/dev/null || true
-		wait "$FAKE_PID" 2>/dev/null || true
-	fi
-}
-trap 'stop_daemon; stop_fake; cleanup' EXIT
+trap 'stop_daemon; fake_stop; cleanup' EXIT
 
 # ---- 1. set-up: the repository, the fake GitHub, the daemon ----
 
@@ -51,26 +42,7 @@ MD5=$(md5sum "$T/ref/model.pkl" | cut -d' ' -f1)
 sed -e "s|@SHA@|$SHA|g" -e "s|@SLOW@|$SLOW|g" -e "s|@BASE@|$BASE|g" \
 	-e "s|@CLONE@|$T/repo|g" "$DATA/fixture.json" >"$T/fixture.json"
 
-# the fake serves until its stdin (fd 7, a FIFO) closes
-mkfifo "$T/fake.in"
-$PY "$IT/fake_github.py" --fixture "$T/fixture.json" --token "$E2E_GH_TOKEN" \
-	--bot-login prbot --max-seconds 600 \
-	<"$T/fake.in" >"$T/fake.out" 2>"$T/fake.err" &
-FAKE_PID=$!
-exec 7>"$T/fake.in"
-FAKE_PORT=
-for _ in $(seq 1 100); do
-	FAKE_PORT=$(head -n1 "$T/fake.out" 2>/dev/null || true)
-	[ -n "$FAKE_PORT" ] && break
-	kill -0 "$FAKE_PID" 2>/dev/null || break
-	sleep 0.1
-done
-if [ -z "$FAKE_PORT" ]; then
-	fail "fake GitHub: prints its port within 10 s"
-	cat "$T/fake.err"
-	finish
-fi
-FAKE=http://127.0.0.1:$FAKE_PORT
+fake_start "$T/fixture.json" "$E2E_GH_TOKEN"
 
 PORT=$(freeport)
 URL=http://127.0.0.1:$PORT
@@ -83,59 +55,6 @@ token = env:E2E_GH_TOKEN
 webhook_secret = env:E2E_HOOK_SECRET
 bot_login = prbot
 CONF
-
-# q PYTHON-EXPR: evaluate EXPR over what the fake saw and holds, print it;
-# R = the recorded requests, S = the fake's state, and helpers:
-#   posts(suffix) / patches(suffix): bodies of POSTs / PATCHes to a path
-#   status_list(sha): [(state, context)] in order; created(pr): comment ids
-#   body(id): a comment's current body
-q() {
-	curl -sf "$FAKE/_requests" >"$T/req.json" || echo '[]' >"$T/req.json"
-	curl -sf "$FAKE/_state" >"$T/state.json" || echo '{}' >"$T/state.json"
-	$PY - "$T/req.json" "$T/state.json" "$1" <<'PYEOF'
-import json, sys
-R = json.load(open(sys.argv[1]))
-S = json.load(open(sys.argv[2]))
-def path(r):
-    return r["path"].split("?")[0]
-def posts(suffix):
-    return [r["json"] or {} for r in R
-            if r["method"] == "POST" and path(r).endswith(suffix)]
-def patches(suffix):
-    return [r["json"] or {} for r in R
-            if r["method"] == "PATCH" and path(r).endswith(suffix)]
-def status_list(sha):
-    return [(s.get("state"), s.get("context"))
-            for s in posts("/repos/octo/ml/statuses/" + sha)]
-def created(pr):
-    return [c["id"] for c in S.get("comments", {}).get("octo/ml#%d" % pr, [])
-            if c["user"]["login"] == "prbot"]
-def body(cid):
-    for items in S.get("comments", {}).values():
-        for c in items:
-            if c["id"] == cid:
-                return c["body"]
-    return ""
-def reactions(cid):
-    return [r.get("content") for r in posts(
-        "/repos/octo/ml/issues/comments/%d/reactions" % cid)]
-print(eval(sys.argv[3]))
-PYEOF
-}
-
-# wait_for SECONDS PYTHON-EXPR: poll the fake (every 0.5 s) until EXPR is True
-wait_for() {
-	local n=$(($1 * 2))
-	for _ in $(seq 1 "$n"); do
-		[ "$(q "$2")" = True ] && return 0
-		if [ -n "$DAEMON_PID" ] && ! kill -0 "$DAEMON_PID" 2>/dev/null; then
-			echo "  the daemon died"
-			return 1
-		fi
-		sleep 0.5
-	done
-	return 1
-}
 
 if ! start_daemon "$T/bot.conf" "$T/serve.log"; then
 	fail "serve: /healthz answers within 10 s"

@@ -87,4 +87,97 @@ check "markdown shows the full SHA" grep -q "$SHA" "$T/r3.md"
 for h in '### Stages' '### Metrics' '### Gates' '### Test cases' '### Artifact' '### Manifest'; do
 	check "markdown has '$h'" grep -qF "$h" "$T/r3.md"
 done
+# signed manifests: [deploy] signing_key puts a .sig next to every manifest
+openssl genpkey -algorithm ed25519 -out "$T/sign.pem" 2>/dev/null
+openssl pkey -in "$T/sign.pem" -pubout -out "$T/sign.pub"
+openssl genpkey -algorithm ed25519 2>/dev/null | openssl pkey -pubout -out "$T/other.pub"
+# the base64 body of the private key: it must never show anywhere
+KEY_BODY=$(sed -n 2p "$T/sign.pem")
+KEYID=$(openssl pkey -pubin -in "$T/sign.pub" -outform DER | tail -c 32 | sha256sum | cut -c1-16)
+write_conf "$T/signed.conf"
+printf '[deploy]\nsigning_key = file:sign.pem\n' >>"$T/signed.conf"
+check "check-config accepts the signing key and names its id" \
+	grep -q "manifests signed with Ed25519 key $KEYID" <<<"$("$PRBOT" check-config -c "$T/signed.conf" 2>&1)"
+rc=0
+"$PRBOT" run evaluate --repo "$T/iris" --sha "$SHA" -c "$T/signed.conf" --json \
+	>"$T/r4.json" 2>"$T/r4.err" || rc=$?
+check "signed run exits 0" test "$rc" -eq 0
+[ "$rc" -eq 0 ] || cat "$T/r4.err"
+MAN4=$(json_get "$T/r4.json" 'r["manifest_path"]')
+JOB4=$(json_get "$T/r4.json" 'r["job_dir"]')
+check "signed run keeps the manifest next to the artifact" test "$MAN4" = "$MAN"
+check "manifest stage names the key" grep -q "signed with key $KEYID" <<<"$(json_get "$T/r4.json" 'r["stages"][5]["note"]')"
+check ".sig next to the artifact's manifest" test -s "$MAN4.sig"
+check ".sig in the job folder" test -s "$JOB4/model_manifest.json.sig"
+check "every manifest of the job has its .sig (workspace too)" test \
+	"$(find "$JOB4" -name model_manifest.json | wc -l)" -ge 2 -a \
+	"$(find "$JOB4" -name model_manifest.json | wc -l)" = "$(find "$JOB4" -name model_manifest.json.sig | wc -l)"
+check ".sig is 'ed25519 KEYID BASE64' of 64 bytes" /usr/bin/python3 -c '
+import base64,re,sys
+t=open(sys.argv[1]).read()
+m=re.fullmatch(r"ed25519 ([0-9a-f]{16}) ([A-Za-z0-9+/]{86}==)\n",t)
+assert m, t
+assert m.group(1)==sys.argv[2], (m.group(1), sys.argv[2])
+assert len(base64.b64decode(m.group(2)))==64' "$MAN4.sig" "$KEYID"
+check "openssl agrees with the signature" bash -c '
+	cut -d" " -f3 "$1.sig" | base64 -d >"$2/sig.bin" &&
+	openssl pkeyutl -verify -pubin -inkey "$3" -rawin -in "$1" -sigfile "$2/sig.bin" >/dev/null' \
+	_ "$MAN4" "$T" "$T/sign.pub"
+for m in $(find "$JOB4" -name model_manifest.json); do
+	check "verify --pubkey passes on ${m#"$JOB4"/}" \
+		bash -c '"$1" verify "$2" --pubkey "$3" >/dev/null' _ "$PRBOT" "$m" "$T/sign.pub"
+done
+rc=0
+"$PRBOT" verify "$MAN4" >"$T/v_nokey.out" 2>&1 || rc=$?
+check "verify without --pubkey still exits 0" test "$rc" -eq 0
+check "verify without --pubkey says the .sig was not checked" grep -q "model_manifest.json.sig not checked: give --pubkey" "$T/v_nokey.out"
+
+# a changed manifest, another key, a missing .sig: each exits 1
+mkdir -p "$T/tampered"
+cp "$MAN4" "$MAN4.sig" "$T/tampered/"
+sed -i 's/Train the iris classifier/Train the iris classifier!/' "$T/tampered/model_manifest.json"
+rc=0
+"$PRBOT" verify "$T/tampered/model_manifest.json" --pubkey "$T/sign.pub" 2>"$T/v_tamper.err" || rc=$?
+check "verify --pubkey exits 1 on a tampered manifest" test "$rc" -eq 1
+check "... saying the signature does not match" grep -q "signature does not match: '$T/tampered/model_manifest.json.sig' is not key $KEYID's signature" "$T/v_tamper.err"
+check "the tampered manifest's hashes alone still pass" \
+	bash -c '"$1" verify "$2" >/dev/null' _ "$PRBOT" "$T/tampered/model_manifest.json"
+rc=0
+"$PRBOT" verify "$MAN4" --pubkey "$T/other.pub" 2>"$T/v_other.err" || rc=$?
+check "verify --pubkey exits 1 with another public key" test "$rc" -eq 1
+check "... naming both key ids" grep -q "signature does not match: '$MAN4.sig' was made with key $KEYID, but $T/other.pub is key" "$T/v_other.err"
+rm "$T/tampered/model_manifest.json.sig"
+cp "$MAN4" "$T/tampered/"
+rc=0
+"$PRBOT" verify "$T/tampered/model_manifest.json" --pubkey "$T/sign.pub" 2>"$T/v_nosig.err" || rc=$?
+check "verify --pubkey exits 1 when the .sig is missing" test "$rc" -eq 1
+check "... saying the manifest is not signed" grep -q "model_manifest.json.sig' does not exist, so .* is not signed" "$T/v_nosig.err"
+rc=0
+"$PRBOT" verify "$MAN4" --pubkey "$T/sign.pem" 2>"$T/v_priv.err" || rc=$?
+check "verify --pubkey refuses a private key (exit 2)" test "$rc" -eq 2
+check "... naming the file" grep -q "'$T/sign.pem' is a private key" "$T/v_priv.err"
+
+# the key itself never leaves bot.conf's file
+rc=0
+"$PRBOT" run evaluate --repo "$T/iris" --sha "$SHA" -c "$T/signed.conf" >"$T/r4.md" 2>&1 || rc=$?
+check "signed markdown run exits 0" test "$rc" -eq 0
+for f in "$T/r4.json" "$T/r4.err" "$T/r4.md" "$T"/work/jobs/*/job.log; do
+	check "the signing key is not in ${f#"$T"/}" bash -c '! grep -qF -e "$1" -e "PRIVATE KEY" "$2"' _ "$KEY_BODY" "$f"
+done
+check "the signing key is not in any job folder's text" bash -c '! grep -rqF -e "$1" "$2"' _ "$KEY_BODY" "$T/work/jobs"
+
+# a public key where the private one belongs: a configuration error
+write_conf "$T/badkey.conf"
+printf '[deploy]\nsigning_key = file:sign.pub\n' >>"$T/badkey.conf"
+rc=0
+"$PRBOT" run evaluate --repo "$T/iris" --sha "$SHA" -c "$T/badkey.conf" 2>"$T/badkey.err" >/dev/null || rc=$?
+check "a public signing_key is a configuration error (exit 2)" test "$rc" -eq 2
+check "... named FILE:LINE" grep -q "badkey.conf:7: \[deploy\] signing_key (file:sign.pub) is a public key" "$T/badkey.err"
+
+# an unsigned run of the same commit drops the stale .sig
+rc=0
+"$PRBOT" run evaluate --repo "$T/iris" --sha "$SHA" -c "$T/bot.conf" --json \
+	>"$T/r5.json" 2>"$T/r5.err" || rc=$?
+check "unsigned run after a signed one exits 0" test "$rc" -eq 0
+check "its manifest has no stale .sig" test ! -e "$MAN.sig"
 finish

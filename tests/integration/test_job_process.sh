@@ -5,23 +5,15 @@
 # fails with a report on the PR; a daemon killed with SIGKILL takes its job
 # processes and their training children down with it.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/fake_lib.sh"
 
-IT=$PRBOT_SOURCE_DIR/tests/integration
 DATA=$PRBOT_SOURCE_DIR/tests/data/e2e
 export JP_GH_TOKEN=jp-token-0123456789
 export JP_HOOK_SECRET=jp-webhook-secret-123
 SECRET=$JP_HOOK_SECRET
 REPO=octo/ml
-FAKE_PID=
 
-stop_fake() {
-	exec 7>&- 2>/dev/null || true
-	if [ -n "$FAKE_PID" ] && kill -0 "$FAKE_PID" 2>/dev/null; then
-		kill -KILL "$FAKE_PID" 2>/dev/null || true
-		wait "$FAKE_PID" 2>/dev/null || true
-	fi
-}
-trap 'stop_daemon; stop_fake; cleanup' EXIT
+trap 'stop_daemon; fake_stop; cleanup' EXIT
 
 # PR 9's head trains for 8 s (sleep 8) before it succeeds
 mkdir "$T/repo"
@@ -37,25 +29,7 @@ git -C "$T/repo" checkout -q main
 sed -e "s|@SHA@|$SLOW|g" -e "s|@SLOW@|$SLOW|g" -e "s|@BASE@|$BASE|g" \
 	-e "s|@CLONE@|$T/repo|g" "$DATA/fixture.json" >"$T/fixture.json"
 
-mkfifo "$T/fake.in"
-$PY "$IT/fake_github.py" --fixture "$T/fixture.json" --token "$JP_GH_TOKEN" \
-	--bot-login prbot --max-seconds 600 \
-	<"$T/fake.in" >"$T/fake.out" 2>"$T/fake.err" &
-FAKE_PID=$!
-exec 7>"$T/fake.in"
-FAKE_PORT=
-for _ in $(seq 1 100); do
-	FAKE_PORT=$(head -n1 "$T/fake.out" 2>/dev/null || true)
-	[ -n "$FAKE_PORT" ] && break
-	kill -0 "$FAKE_PID" 2>/dev/null || break
-	sleep 0.1
-done
-if [ -z "$FAKE_PORT" ]; then
-	fail "fake GitHub: prints its port within 10 s"
-	cat "$T/fake.err"
-	finish
-fi
-FAKE=http://127.0.0.1:$FAKE_PORT
+fake_start "$T/fixture.json" "$JP_GH_TOKEN"
 
 PORT=$(freeport)
 URL=http://127.0.0.1:$PORT
@@ -69,39 +43,6 @@ webhook_secret = env:JP_HOOK_SECRET
 bot_login = prbot
 CONF
 
-# q PYTHON-EXPR over the fake's requests R and state S (see test_e2e.sh)
-q() {
-	curl -sf "$FAKE/_requests" >"$T/req.json" || echo '[]' >"$T/req.json"
-	curl -sf "$FAKE/_state" >"$T/state.json" || echo '{}' >"$T/state.json"
-	$PY - "$T/req.json" "$T/state.json" "$1" <<'PYEOF'
-import json, sys
-R = json.load(open(sys.argv[1]))
-S = json.load(open(sys.argv[2]))
-def posts(suffix):
-    return [r["json"] or {} for r in R if r["method"] == "POST"
-            and r["path"].split("?")[0].endswith(suffix)]
-def status_list(sha):
-    return [(s.get("state"), s.get("context"))
-            for s in posts("/repos/octo/ml/statuses/" + sha)]
-def created(pr):
-    return [c["id"] for c in S.get("comments", {}).get("octo/ml#%d" % pr, [])
-            if c["user"]["login"] == "prbot"]
-def body(cid):
-    for items in S.get("comments", {}).values():
-        for c in items:
-            if c["id"] == cid:
-                return c["body"]
-    return ""
-print(eval(sys.argv[3]))
-PYEOF
-}
-wait_for() { # wait_for SECONDS PYTHON-EXPR
-	for _ in $(seq 1 $(($1 * 2))); do
-		[ "$(q "$2")" = True ] && return 0
-		sleep 0.5
-	done
-	return 1
-}
 # job_pid [OLD]: the daemon's prbot-job child (not OLD), waiting up to 10 s
 job_pid() {
 	local p
