@@ -1,4 +1,5 @@
 /* buf.c: growable buffer with an optional size cap */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,4 +138,24 @@ void pb_buf_release(struct pb_buf *b)
 	b->ptr = NULL;
 	b->len = 0;
 	b->alloc = 0;
+}
+
+int pb_buf_read_file(struct pb_buf *out, const char *path, size_t max)
+{
+	char chunk[16384];
+	FILE *f;
+	size_t n;
+	int rc = 0;
+
+	pb_buf_init(out, max);
+	if (!(f = fopen(path, "rbe")))
+		return pb_err_setc(errno == ENOENT ? PB_ENOTFOUND : PB_ERROR,
+				   "%s", strerror(errno));
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		if ((rc = pb_buf_add(out, chunk, n)) < 0)
+			break;
+	if (rc == 0 && ferror(f))
+		rc = pb_err_set("%s", strerror(errno));
+	fclose(f);
+	return rc;
 }

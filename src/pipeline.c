@@ -37,26 +37,6 @@ char *pb_path_join(const char *a, const char *b)
 	return pb_buf_detach(&p);
 }
 
-int pb_read_small_file(struct pb_buf *out, const char *path, size_t max)
-{
-	char chunk[16384];
-	FILE *f = fopen(path, "rbe");
-	size_t n;
-	int rc = 0;
-
-	if (!f)
-		return pb_err_setc(errno == ENOENT ? PB_ENOTFOUND : PB_ERROR,
-				   "%s", strerror(errno));
-	pb_buf_init(out, max);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		if ((rc = pb_buf_add(out, chunk, n)) < 0)
-			break;
-	if (rc == 0 && ferror(f))
-		rc = pb_err_set("%s", strerror(errno));
-	fclose(f);
-	return rc;
-}
-
 void pb_last_line(char *out, size_t max, const char *text)
 {
 	const char *end, *start;

@@ -13,7 +13,6 @@
 #include "prbot/hash.h"
 #include "prbot/sign.h"
 #include "prbot/store.h"
-#include "stage.h" /* pb_read_small_file */
 #include "banned.h"
 
 #define ED25519_PUB_LEN 32
@@ -154,7 +153,7 @@ int pb_sign_key_public(struct pb_sign_key **out, const char *path)
 	int rc;
 
 	*out = NULL;
-	if ((rc = pb_read_small_file(&text, path, KEY_FILE_MAX)) < 0) {
+	if ((rc = pb_buf_read_file(&text, path, KEY_FILE_MAX)) < 0) {
 		rc = pb_err_prefix(rc == PB_ETOOBIG ? PB_EINVAL : rc,
 				   "cannot read public key '%s'", path);
 		goto out;
@@ -344,7 +343,7 @@ out:
 
 static int read_named(struct pb_buf *out, const char *path, size_t max)
 {
-	int rc = pb_read_small_file(out, path, max);
+	int rc = pb_buf_read_file(out, path, max);
 
 	if (rc == PB_ETOOBIG)
 		return pb_err_setc(PB_EINVAL, "'%s' is larger than %zu bytes",
@@ -383,7 +382,7 @@ int pb_sign_verify_file(const struct pb_sign_key *k, const char *path,
 	if ((rc = pb_buf_printf(&sig_path, "%s%s", path, PB_SIGN_SUFFIX)) < 0 ||
 	    (rc = read_named(&data, path, SIGNED_FILE_MAX)) < 0)
 		goto out;
-	rc = pb_read_small_file(&sig, sig_path.ptr, SIG_FILE_MAX);
+	rc = pb_buf_read_file(&sig, sig_path.ptr, SIG_FILE_MAX);
 	if (rc == PB_ENOTFOUND) {
 		rc = pb_err_setc(PB_ENOTFOUND,
 				 "signature does not match: '%s' does not "

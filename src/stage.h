@@ -58,10 +58,6 @@ int pb_stage_exec(struct pb_run_ctx *ctx, struct pb_stage_record *rec,
 /* path joined: a "/" b (caller frees); NULL when out of memory. */
 char *pb_path_join(const char *a, const char *b);
 
-/* The whole of path into out (at most max bytes): PB_ENOTFOUND when it does
- * not exist, PB_ETOOBIG when larger, PB_ERROR otherwise; message strerror. */
-int pb_read_small_file(struct pb_buf *out, const char *path, size_t max);
-
 /* The last non-empty line of text, at most max bytes (into out). */
 void pb_last_line(char *out, size_t max, const char *text);
 

@@ -32,7 +32,7 @@ static int load_repo_config(struct pb_run_ctx *ctx, struct pb_stage_record *rec)
 
 	if (!path)
 		return pb_stage_fail(rec, PB_ERROR, "out of memory");
-	rc = pb_read_small_file(&text, path, REPO_CONFIG_MAX);
+	rc = pb_buf_read_file(&text, path, REPO_CONFIG_MAX);
 	if (rc == PB_ENOTFOUND) {
 		rc = pb_stage_fail(rec, PB_EINVAL,
 				   "%s: not found in commit %.12s (add a "

@@ -54,7 +54,7 @@ static int load_cases(struct pb_test_cases *cases, struct pb_run_ctx *ctx,
 
 	if (!path)
 		return pb_stage_fail(rec, PB_ERROR, "out of memory");
-	rc = pb_read_small_file(&text, path, CASES_FILE_MAX);
+	rc = pb_buf_read_file(&text, path, CASES_FILE_MAX);
 	if (rc < 0) {
 		rc = pb_stage_fail(rec, rc, "test cases file '%s': %s", name,
 				   pb_err_last());

@@ -48,4 +48,12 @@ char *pb_buf_detach(struct pb_buf *b);
 /* Free the memory; b is left empty with its cap kept. */
 void pb_buf_release(struct pb_buf *b);
 
+/*
+ * The whole of the file at path into out, initialised here with cap max:
+ * PB_ENOTFOUND when it does not exist, PB_ETOOBIG when it is larger than
+ * max, PB_ERROR otherwise; the message is strerror's (callers add the file).
+ * out is the caller's to release whatever the result.
+ */
+int pb_buf_read_file(struct pb_buf *out, const char *path, size_t max);
+
 #endif
