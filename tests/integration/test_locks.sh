@@ -5,22 +5,14 @@
 # example (signed) releases PR 1's lock, PR 2 then takes it, and the lock
 # survives a restart
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/fake_lib.sh"
 
-IT=$PRBOT_SOURCE_DIR/tests/integration
 export LOCKS_GH_TOKEN=locks-token-0123456789
 export LOCKS_HOOK_SECRET=locks-webhook-secret-123
 SECRET=$LOCKS_HOOK_SECRET
 REPO=octo/ml
-FAKE_PID=
 
-stop_fake() {
-	exec 7>&- 2>/dev/null || true
-	if [ -n "$FAKE_PID" ] && kill -0 "$FAKE_PID" 2>/dev/null; then
-		kill -KILL "$FAKE_PID" 2>/dev/null || true
-		wait "$FAKE_PID" 2>/dev/null || true
-	fi
-}
-trap 'stop_daemon; stop_fake; cleanup' EXIT
+trap 'stop_daemon; fake_stop; cleanup' EXIT
 
 # ---- set-up: the fake GitHub (two open PRs, three people), the daemon ----
 
@@ -45,25 +37,7 @@ cat >"$T/fixture.json" <<FX
     "$REPO:carol": { "permission": "write", "role_name": "write" } } }
 FX
 
-mkfifo "$T/fake.in"
-$PY "$IT/fake_github.py" --fixture "$T/fixture.json" \
-	--token "$LOCKS_GH_TOKEN" --bot-login prbot --max-seconds 300 \
-	<"$T/fake.in" >"$T/fake.out" 2>"$T/fake.err" &
-FAKE_PID=$!
-exec 7>"$T/fake.in"
-FAKE_PORT=
-for _ in $(seq 1 100); do
-	FAKE_PORT=$(head -n1 "$T/fake.out" 2>/dev/null || true)
-	[ -n "$FAKE_PORT" ] && break
-	kill -0 "$FAKE_PID" 2>/dev/null || break
-	sleep 0.1
-done
-if [ -z "$FAKE_PORT" ]; then
-	fail "fake GitHub: prints its port within 10 s"
-	cat "$T/fake.err"
-	finish
-fi
-FAKE=http://127.0.0.1:$FAKE_PORT
+fake_start "$T/fixture.json" "$LOCKS_GH_TOKEN"
 
 PORT=$(freeport)
 URL=http://127.0.0.1:$PORT
@@ -77,37 +51,10 @@ webhook_secret = env:LOCKS_HOOK_SECRET
 bot_login = prbot
 CONF
 
-# q PYTHON-EXPR: EXPR over the fake's state; n(pr) counts prbot's comments
-# on a PR, last(pr) is the newest one's body
-q() {
-	curl -sf "$FAKE/_state" >"$T/state.json" || echo '{}' >"$T/state.json"
-	$PY - "$T/state.json" "$1" <<'PYEOF'
-import json, sys
-S = json.load(open(sys.argv[1]))
-def mine(pr):
-    return [c["body"] for c in S.get("comments", {}).get("octo/ml#%d" % pr, [])
-            if c["user"]["login"] == "prbot"]
-def n(pr):
-    return len(mine(pr))
-def last(pr):
-    return mine(pr)[-1] if mine(pr) else ""
-print(eval(sys.argv[2]))
-PYEOF
-}
-
-# wait_for SECONDS PYTHON-EXPR: poll the fake until EXPR is True
-wait_for() {
-	for _ in $(seq 1 $(($1 * 4))); do
-		[ "$(q "$2")" = True ] && return 0
-		if [ -n "$DAEMON_PID" ] && ! kill -0 "$DAEMON_PID" 2>/dev/null; then
-			echo "  the daemon died"
-			return 1
-		fi
-		sleep 0.25
-	done
-	echo "  last reply: $(q "last(1) + ' / ' + last(2)")"
-	return 1
-}
+# replies_of PR, last_reply_of PR: Python for q: how many comments prbot
+# made on PR, and the newest one's body
+replies_of() { echo "len(created($1))"; }
+last_reply_of() { echo "(body(created($1)[-1]) if created($1) else '')"; }
 
 CID=5000
 # say NAME PR LOGIN BODY: comment BODY on PR as LOGIN; 202 expected; then
@@ -115,14 +62,14 @@ CID=5000
 say() {
 	local name=$1 pr=$2 login=$3 body=$4 before
 	CID=$((CID + 1))
-	before=$(q "n($pr)")
+	before=$(q "$(replies_of "$pr")")
 	$HOOK comment "$T/$name.json" --repo $REPO --pr "$pr" \
 		--comment-id $CID --login "$login" --body "$body"
 	send "$name" issue_comment "d-locks-$name" "$T/$name.json"
 	check "$name: '$body' by $login on #$pr: 202" status_is "$name" 202
 	check "$name: a reply on #$pr within 20 s" \
-		wait_for 20 "n($pr) > $before"
-	q "last($pr)" >"$T/$name.md"
+		wait_for 20 "$(replies_of "$pr") > $before"
+	q "$(last_reply_of "$pr")" >"$T/$name.md"
 }
 has() { # has NAME TEXT: the reply NAME contains TEXT
 	grep -qF -- "$2" "$T/$1.md" || {
