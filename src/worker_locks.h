@@ -21,8 +21,8 @@ struct pb_lock_ask {
  * Each appends the comment to post to reply: what was done, or why not (a
  * bad environment name, a lock held by another pull request with its
  * holder, actor, reason and time, a lock that is not held). Returns 0, or
- * a negative code when the store failed (reply is then released) or an
- * append failed.
+ * a negative code when the store failed (nothing appended) or an append
+ * failed (reply released, as pb_buf does).
  */
 int pb_worker_lock(struct pb_buf *reply, const struct pb_lock_ask *a,
 		   const char *env, const char *reason);
