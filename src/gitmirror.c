@@ -643,7 +643,8 @@ int pb_git_mirror_fetch(git_repository *repo, struct pb_git_auth *f)
 		rc = pb_git_remote_fail(f, e, 0);
 		goto out;
 	}
-	if (branch.ptr)
+	/* an empty repository gives "" */
+	if (branch.size > 0)
 		e = git_reference_symbolic_create(&head, repo, "HEAD",
 						  branch.ptr, 1,
 						  "prbot: remote HEAD");
