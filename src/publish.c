@@ -758,9 +758,8 @@ int pb_publish(struct pb_publish_result *out, const struct pb_publish_opts *o)
 	memset(out, 0, sizeof(*out));
 	memset(&p, 0, sizeof(p));
 	p.lock_fd = -1;
-	if ((rc = opts_check(o)) < 0)
-		return rc;
-	if ((rc = pb_buf_printf(&ref, "refs/heads/%s", branch)) < 0)
+	if ((rc = opts_check(o)) < 0 || (rc = pb_git_ready()) < 0 ||
+	    (rc = pb_buf_printf(&ref, "refs/heads/%s", branch)) < 0)
 		return rc;
 	if (git_reference_name_is_valid(&valid, ref.ptr) < 0 || !valid) {
 		rc = pb_err_setc(PB_EINVAL,
@@ -777,9 +776,10 @@ int pb_publish(struct pb_publish_result *out, const struct pb_publish_opts *o)
 	    (rc = inference_load(&p, o)) < 0)
 		goto out;
 	for (n = 1; n <= MAX_ATTEMPTS; n++) {
+		/* a new connection: the token may be sent once again */
+		p.auth.token_sent = 0;
 		if (n > 1 && (rc = pb_git_mirror_fetch(p.repo, &p.auth)) < 0)
 			goto out;
-		p.auth.token_sent = 0;
 		out->attempts = n;
 		if ((rc = attempt(out, &p, o, n)) <= 0)
 			goto out;

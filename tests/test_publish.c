@@ -779,6 +779,22 @@ static void test_publish_over_http_needs_the_token(void **state)
 			 0);
 	assert_string_equal(buf, "2");
 	pb_publish_result_release(&r);
+
+	/* reads need the token too; a race makes it fetch once more */
+	pathf(fx->serving, "%s/srv/private/o/serving.git", fx->root);
+	SH_OK("git init -q --bare -b main %s", fx->serving);
+	pathf(url, "http://127.0.0.1:%d/private/o/serving.git", fx->srv_port);
+	fx->race_every = 1;
+	o.before_push = race_hook;
+	o.before_push_arg = fx;
+	publish_ok(&r, &o);
+	assert_int_equal(r.attempts, 2);
+	assert_string_equal(r.version, "v0.0.1");
+	rev(buf, fx, "main");
+	assert_string_equal(buf, r.commit);
+	assert_string_equal(show(buf, sizeof(buf), fx, "main", "race.txt"),
+			    "race 1");
+	pb_publish_result_release(&r);
 }
 
 static void test_publish_rejects_bad_options(void **state)
