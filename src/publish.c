@@ -395,7 +395,7 @@ static int result_fill(struct pb_publish_result *out, struct pub *p,
 	char hex[GIT_OID_HEXSZ + 1];
 	struct pb_strlist files = { NULL, 0, 0 };
 	struct pb_buf dst = PB_BUF_INIT;
-	size_t i;
+	size_t i, j;
 	int rc = 0;
 
 	for (i = 0; rc == 0 && i < p->files.n; i++)
@@ -414,8 +414,15 @@ static int result_fill(struct pb_publish_result *out, struct pub *p,
 		return rc;
 	}
 	qsort(files.v, files.n, sizeof(*files.v), files_cmp);
+	/* overlapping inference paths ("src/", "src/a.py") name a file twice */
+	for (i = j = 0; i < files.n; i++) {
+		if (j > 0 && !strcmp(files.v[j - 1], files.v[i]))
+			free(files.v[i]);
+		else
+			files.v[j++] = files.v[i];
+	}
 	out->files = files.v;
-	out->n_files = files.n;
+	out->n_files = j;
 	return 0;
 }
 

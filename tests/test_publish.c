@@ -426,6 +426,8 @@ static void test_publish_identical_content_is_already_deployed(void **state)
 
 static void test_publish_dry_run_pushes_nothing(void **state)
 {
+	static const char *const overlapping[] = { "src/", "src/predict.py",
+						   "./requirements.txt" };
 	struct fx *fx = *state;
 	struct pb_publish_opts o;
 	struct pb_publish_result r;
@@ -433,6 +435,8 @@ static void test_publish_dry_run_pushes_nothing(void **state)
 
 	opts_for(&o, fx);
 	o.dry_run = 1;
+	o.inference = overlapping;
+	o.n_inference = 3;
 	publish_ok(&r, &o);
 	assert_string_equal(r.version, "v0.0.1");
 	assert_int_equal(strlen(r.commit), 40);

@@ -102,8 +102,9 @@ struct pb_publish_result {
 	char *commit;	      /* owned: 40 hex; the new commit, or the head */
 	int already_deployed; /* the tree equals the head's: no commit,
 				 no tag, nothing pushed */
-	char **files;	      /* owned: the files written, relative to the
-				 serving repo's root, sorted */
+	char **files; /* owned: the files written (already_deployed: that
+			 would be), relative to the serving repo's root,
+			 sorted, each once */
 	size_t n_files;
 	int attempts; /* pushes tried: 1 unless the branch moved */
 };
