@@ -12,8 +12,8 @@
 #include "prbot/err.h"
 #include "prbot/publish.h"
 
-static int manifest(struct pb_buf *man, struct pb_buf *sig,
-		    const char *version, void *arg)
+static int manifest(struct pb_buf *man, struct pb_buf *sig, const char *version,
+		    void *arg)
 {
 	(void)sig;
 	return pb_buf_printf(man, "{\"version\": \"%s\", \"model\": \"%s\"}\n",
