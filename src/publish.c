@@ -503,9 +503,7 @@ static int push_one(struct push_ctx *c, struct pub *p, const git_oid *id,
 	if ((e = git_reference_create(&scratch, p->repo, SCRATCH_REF, id, 1,
 				      "prbot: publish")) < 0 ||
 	    (e = git_remote_lookup(&c->remote, p->repo, "origin")) < 0) {
-		rc = pb_err_prefix(pb_git_err(e),
-				   "cannot prepare the push to "
-				   "'%s'",
+		rc = pb_err_prefix(pb_git_err(e), "cannot push to '%s'",
 				   p->src.origin);
 		goto out;
 	}
