@@ -518,30 +518,14 @@ out:
 /* Read a secret file, refusing huge ones; trailing newlines dropped. */
 static int read_secret_file(char **out, const char *path)
 {
-	struct pb_buf b = PB_BUF_INIT;
-	char chunk[4096];
-	FILE *f;
-	size_t n;
-	int rc = 0;
+	struct pb_buf b;
+	int rc;
 
-	pb_buf_init(&b, SECRET_MAX_SIZE);
-	f = fopen(path, "re");
-	if (!f)
-		return pb_err_setc(PB_ENOTFOUND, "%s", strerror(errno));
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		rc = pb_buf_add(&b, chunk, n);
-		if (rc == PB_ETOOBIG) {
-			rc = pb_err_setc(rc, "larger than %d KiB",
-					 SECRET_MAX_SIZE / 1024);
-			goto out;
-		}
-		if (rc < 0)
-			goto out;
-	}
-	if (ferror(f)) {
-		rc = pb_err_set("%s", strerror(errno));
+	if ((rc = pb_buf_read_file(&b, path, SECRET_MAX_SIZE)) == PB_ETOOBIG)
+		rc = pb_err_setc(rc, "larger than %d KiB",
+				 SECRET_MAX_SIZE / 1024);
+	if (rc < 0)
 		goto out;
-	}
 	while (b.len && (b.ptr[b.len - 1] == '\n' || b.ptr[b.len - 1] == '\r'))
 		b.ptr[--b.len] = '\0';
 	if (!b.len) {
@@ -555,7 +539,6 @@ static int read_secret_file(char **out, const char *path)
 	*out = pb_buf_detach(&b);
 out:
 	pb_buf_release(&b);
-	fclose(f);
 	return rc;
 }
 
@@ -1335,28 +1318,12 @@ int pb_config_defaults(struct pb_config **out)
 /* The whole file, so the reader can count lines; NULL-safe for errors. */
 static int read_conf_file(struct pb_buf *out, const char *path)
 {
-	char chunk[8192];
-	FILE *f;
-	size_t n;
-	int rc = 0;
+	int rc = pb_buf_read_file(out, path, CONF_MAX_SIZE);
 
-	pb_buf_init(out, CONF_MAX_SIZE);
-	f = fopen(path, "re");
-	if (!f)
-		return pb_err_setc(PB_ENOTFOUND, "%s", strerror(errno));
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		rc = pb_buf_add(out, chunk, n);
-		if (rc == PB_ETOOBIG)
-			rc = pb_err_setc(PB_ENOTFOUND, "larger than %d MiB",
-					 CONF_MAX_SIZE / 1024 / 1024);
-		if (rc < 0)
-			goto out;
-	}
-	if (ferror(f))
-		rc = pb_err_setc(PB_ENOTFOUND, "%s", strerror(errno));
-out:
-	fclose(f);
-	return rc;
+	if (rc == PB_ETOOBIG)
+		return pb_err_setc(PB_ENOTFOUND, "larger than %d MiB",
+				   CONF_MAX_SIZE / 1024 / 1024);
+	return rc < 0 ? PB_ENOTFOUND : rc;
 }
 
 static char *dir_of(const char *path)

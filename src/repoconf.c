@@ -815,48 +815,29 @@ out:
 int pb_repo_config_load(struct pb_repo_config **out, const char *path,
 			struct pb_diags *diags)
 {
-	struct pb_buf text = PB_BUF_INIT;
-	char chunk[8192];
-	FILE *f;
-	size_t n;
-	int rc = 0;
+	struct pb_buf text;
+	int rc;
 
 	*out = NULL;
-	pb_buf_init(&text, REPOCONF_MAX_SIZE);
-	f = fopen(path, "re");
-	if (!f) {
-		int err = errno;
-
-		if (err == ENOENT) {
-			pb_diag_add(diags, path, 0,
-				    "cannot read: %s (add a .prbot.yml at the "
-				    "repository root; see README)",
-				    strerror(err));
-			return pb_err_setc(PB_ENOTFOUND, "%s: cannot read: %s",
-					   path, strerror(ENOENT));
-		}
-		pb_diag_add(diags, path, 0, "cannot read: %s", strerror(err));
-		return pb_err_set("%s: cannot read: %s", path, strerror(err));
+	rc = pb_buf_read_file(&text, path, REPOCONF_MAX_SIZE);
+	if (rc == PB_ENOTFOUND) {
+		pb_diag_add(diags, path, 0,
+			    "cannot read: %s (add a .prbot.yml at the "
+			    "repository root; see README)",
+			    strerror(ENOENT));
+		rc = pb_err_setc(PB_ENOTFOUND, "%s: cannot read: %s", path,
+				 strerror(ENOENT));
+	} else if (rc == PB_ETOOBIG) {
+		pb_diag_add(diags, path, 0,
+			    "larger than %d MiB: is this the right file?",
+			    REPOCONF_MAX_SIZE / 1024 / 1024);
+	} else if (rc < 0) {
+		pb_diag_add(diags, path, 0, "cannot read: %s", pb_err_last());
+		rc = pb_err_prefix(rc, "%s: cannot read", path);
+	} else {
+		rc = pb_repo_config_parse(out, pb_buf_cstr(&text), text.len,
+					  path, diags);
 	}
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		rc = pb_buf_add(&text, chunk, n);
-		if (rc == PB_ETOOBIG)
-			pb_diag_add(diags, path, 0,
-				    "larger than %d MiB: is this the right "
-				    "file?",
-				    REPOCONF_MAX_SIZE / 1024 / 1024);
-		if (rc < 0)
-			goto out;
-	}
-	if (ferror(f)) {
-		pb_diag_add(diags, path, 0, "cannot read: %s", strerror(errno));
-		rc = pb_err_set("%s: cannot read: %s", path, strerror(errno));
-		goto out;
-	}
-	rc = pb_repo_config_parse(out, pb_buf_cstr(&text), text.len, path,
-				  diags);
-out:
-	fclose(f);
 	pb_buf_release(&text);
 	return rc;
 }

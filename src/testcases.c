@@ -358,31 +358,20 @@ out:
 int pb_test_cases_load(struct pb_test_cases *out, const char *path)
 {
 	struct pb_buf text;
-	char chunk[16384];
-	FILE *fp;
-	size_t n;
-	int rc = 0;
+	int rc;
 
 	out->v = NULL;
 	out->n = 0;
-	if (!(fp = fopen(path, "rb"))) {
-		if (errno == ENOENT)
-			return pb_err_setc(PB_ENOTFOUND,
-					   "test cases file '%s' not found",
-					   path);
-		return pb_err_set("cannot read test cases file '%s': %s", path,
-				  strerror(errno));
-	}
-	pb_buf_init(&text, CASES_FILE_MAX);
-	while (rc == 0 && (n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-		rc = pb_buf_add(&text, chunk, n);
-	if (rc == 0 && ferror(fp))
-		rc = pb_err_set("cannot read test cases file '%s': %s", path,
-				strerror(errno));
-	else if (rc < 0)
+	rc = pb_buf_read_file(&text, path, CASES_FILE_MAX);
+	if (rc == PB_ENOTFOUND)
+		rc = pb_err_setc(PB_ENOTFOUND, "test cases file '%s' not found",
+				 path);
+	else if (rc == PB_ETOOBIG)
 		rc = pb_err_prefix(rc, "test cases file '%s'", path);
-	fclose(fp);
-	if (rc == 0)
+	else if (rc < 0)
+		rc = pb_err_prefix(rc, "cannot read test cases file '%s'",
+				   path);
+	else
 		rc = pb_test_cases_parse(out, pb_buf_cstr(&text), text.len,
 					 path);
 	pb_buf_release(&text);

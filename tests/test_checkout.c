@@ -14,9 +14,9 @@
 #include <sys/wait.h>
 
 /*
- * The module itself, so the URL table can drive source_from_url() without
- * a network; the test defines every symbol of checkout.o, so the linker
- * never takes that object from the library as well.
+ * The module itself (its URL table drives pb_git_source_locate() of
+ * gitmirror.c without a network); the test defines every symbol of
+ * checkout.o, so the linker never takes that object from the library too.
  */
 #include "checkout.c"
 #include "testutil.h"
@@ -416,11 +416,11 @@ static void test_checkout_url_forms_name_the_repository(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-		struct source s;
+		struct pb_git_source s;
 		int rc;
 
 		memset(&s, 0, sizeof(s));
-		rc = source_locate(&s, rows[i].url);
+		rc = pb_git_source_locate(&s, rows[i].url);
 		if (rc != rows[i].rc)
 			fail_msg("%s: rc %d, want %d (%s)", rows[i].url, rc,
 				 rows[i].rc, pb_err_last());
@@ -430,7 +430,7 @@ static void test_checkout_url_forms_name_the_repository(void **state)
 			assert_string_equal(s.subdir, "");
 			assert_int_equal(s.token_ok, rows[i].token_ok);
 		}
-		source_release(&s);
+		pb_git_source_release(&s);
 	}
 }
 

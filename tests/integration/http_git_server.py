@@ -4,9 +4,11 @@
 Runs `git http-backend` as CGI for the bare repositories under --root, on an
 ephemeral port that it prints as the first line on stdout; with --tls CERT KEY
 it speaks HTTPS with that certificate (PEM files). Paths under /private/ need
-HTTP Basic auth as x-access-token:TOKEN (--token). It stops when its standard
-input closes (the test that started it went away) or after --max-seconds,
-whichever comes first, so it never outlives its test. Standard library only.
+HTTP Basic auth as x-access-token:TOKEN (--token) to read; pushes (git's
+receive-pack service) need it everywhere, as on GitHub, and are refused when
+no --token is given. It stops when its standard input closes (the test that
+started it went away) or after --max-seconds, whichever comes first, so it
+never outlives its test. Standard library only.
 """
 import argparse
 import base64
@@ -43,8 +45,10 @@ class GitHandler(http.server.BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):
         sys.stderr.write("http_git_server: " + (fmt % args) + "\n")
 
-    def authorized(self, path):
-        if not path.startswith("/private/"):
+    def authorized(self, path, query):
+        push = path.endswith("/git-receive-pack") or \
+            "service=git-receive-pack" in query
+        if not push and not path.startswith("/private/"):
             return True
         want = "Basic " + base64.b64encode(
             ("x-access-token:%s" % self.token).encode()).decode()
@@ -53,7 +57,7 @@ class GitHandler(http.server.BaseHTTPRequestHandler):
 
     def run_backend(self, method):
         path, _, query = self.path.partition("?")
-        if not self.authorized(path):
+        if not self.authorized(path, query):
             self.send_response(401)
             self.send_header("WWW-Authenticate", 'Basic realm="test"')
             self.send_header("Content-Length", "0")
