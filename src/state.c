@@ -145,8 +145,34 @@ static const char MIGRATION_1[] =
 	"ALTER TABLE locks_v4 RENAME TO locks;"                             \
 	"CREATE INDEX locks_pr ON locks(repo, pr);"
 
+/*
+ * 5: issue 4's deploy history. Version 1 had no deployments table: each
+ * publish (a deploy or a rollback) is one row, with the manifest as
+ * written to the serving repository, so /rollback and /status read it back.
+ */
+#define MIGRATION_5                                                           \
+	"CREATE TABLE deployments ("                                          \
+	" id INTEGER PRIMARY KEY,"                                            \
+	" repo TEXT NOT NULL,"                                                \
+	" environment TEXT NOT NULL,"                                         \
+	" version TEXT NOT NULL,"                                             \
+	" serving_repo TEXT NOT NULL,"                                        \
+	" serving_branch TEXT NOT NULL,"                                      \
+	" serving_path TEXT NOT NULL,"                                        \
+	" serving_commit TEXT NOT NULL,"                                      \
+	" manifest TEXT NOT NULL,"                                            \
+	" pr INTEGER NOT NULL,"                                               \
+	" sha TEXT NOT NULL,"                                                 \
+	" actor TEXT NOT NULL,"                                               \
+	" job_id INTEGER REFERENCES jobs(id),"                                \
+	" kind TEXT NOT NULL CHECK (kind IN ('deploy', 'rollback')),"         \
+	" created_at INTEGER NOT NULL);"                                      \
+	"CREATE INDEX deployments_env ON deployments(repo, environment, id);" \
+	"CREATE INDEX deployments_job ON deployments(job_id);"                \
+	"CREATE INDEX evaluations_sha ON evaluations(repo, sha, passed);"
+
 static const char *const migrations[] = { MIGRATION_1, MIGRATION_2, MIGRATION_3,
-					  MIGRATION_4 };
+					  MIGRATION_4, MIGRATION_5 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
 		       PB_STATE_SCHEMA_VERSION,

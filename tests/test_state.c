@@ -228,8 +228,8 @@ static void test_open_creates_folder_and_private_file_in_wal_mode(void **state)
 				 "SELECT count(*) FROM sqlite_schema "
 				 "WHERE type = 'table' AND name IN "
 				 "('deliveries', 'jobs', 'job_stages', "
-				 "'evaluations', 'locks')"),
-			 5);
+				 "'evaluations', 'locks', 'deployments')"),
+			 6);
 	/* WAL is a property of the file: a fresh connection sees it */
 	assert_int_equal(raw_int(f->path, "SELECT journal_mode = 'wal' FROM "
 					  "pragma_journal_mode"),
@@ -315,31 +315,29 @@ static void test_failed_migration_keeps_the_previous_version(void **state)
 		"not run: version 2 is there already",
 		"not run: version 3 is there already",
 		"not run: version 4 is there already",
+		"not run: version 5 is there already",
 		"CREATE TABLE extra (a); INSERT INTO nosuch VALUES (1);",
 	};
 	static const char *const good[] = {
-		"not run",
-		"not run",
-		"not run",
-		"not run",
-		"CREATE TABLE extra (a);",
+		"not run", "not run", "not run",
+		"not run", "not run", "CREATE TABLE extra (a);",
 	};
 	struct fixture *f = *state;
 
 	open_ok(f);
-	assert_int_equal(pb_db_migrate(f->st, bad, 5), PB_ERROR);
-	assert_msg("state store '%s': cannot migrate to schema version 5: no "
+	assert_int_equal(pb_db_migrate(f->st, bad, 6), PB_ERROR);
+	assert_msg("state store '%s': cannot migrate to schema version 6: no "
 		   "such table: nosuch",
 		   f->path);
-	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 4);
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 5);
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_schema "
 					  "WHERE name = 'extra'"),
 			 0);
 
-	assert_int_equal(pb_db_migrate(f->st, good, 5), 0);
-	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 5);
+	assert_int_equal(pb_db_migrate(f->st, good, 6), 0);
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 6);
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM extra"), 0);
-	/* and this prbot, which knows only version 4, now refuses it */
+	/* and this prbot, which knows only version 5, now refuses it */
 	pb_state_close(f->st);
 	f->st = NULL;
 	assert_int_equal(pb_state_open(&f->st, f->path), PB_EINVAL);

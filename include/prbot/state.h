@@ -1,5 +1,5 @@
 /* state.h: the durable state store: deliveries, the job queue, evaluations,
- * environment locks */
+ * environment locks, deployments */
 #ifndef PRBOT_STATE_H
 #define PRBOT_STATE_H
 
@@ -46,7 +46,7 @@ struct pb_state;
 #define PB_STATE_BUSY_MS	5000 /* wait for another process's lock */
 #define PB_STATE_QUEUE_MAX	1000 /* default bound on queued jobs */
 #define PB_STATE_MAX_ATTEMPTS	3    /* default starts before a job fails */
-#define PB_STATE_SCHEMA_VERSION 4    /* the migrations this prbot knows */
+#define PB_STATE_SCHEMA_VERSION 5    /* the migrations this prbot knows */
 
 /*
  * Open (creating the folders and the file, mode 0600, when missing) and
@@ -444,6 +444,66 @@ int pb_state_evaluation_add(struct pb_state *st, const struct pb_evaluation *e,
  */
 int pb_state_evaluation_latest(struct pb_state *st, const char *repo,
 			       const char *ref, struct pb_evaluation *out);
+
+/*
+ * The latest passing evaluation of the commit sha in repo, whatever ref it
+ * was evaluated on (a /deploy reuses it). PB_ENOTFOUND when there is none.
+ */
+int pb_state_evaluation_of_sha(struct pb_state *st, const char *repo,
+			       const char *sha, struct pb_evaluation *out);
+
+/* ---- deployments (/deploy, /rollback, /status) ---- */
+
+/*
+ * One publish to a serving repository. Given to pb_state_deployment_add()
+ * the strings are borrowed (id is ignored); filled by a function here they
+ * are owned until pb_deployment_release().
+ */
+struct pb_deployment {
+	int64_t id;
+	const char *repo;	    /* OWNER/NAME of the ML repository */
+	const char *environment;    /* "staging" */
+	const char *version;	    /* the tag pushed: "v1.2.3" */
+	const char *serving_repo;   /* the environment's repo URL */
+	const char *serving_branch; /* its branch */
+	const char *serving_path;   /* its folder: "." for the root */
+	const char *serving_commit; /* 40 hex */
+	const char *manifest;	    /* model_manifest.json as published */
+	int64_t pr;		    /* 0: none */
+	const char *sha;	    /* the ML commit deployed */
+	const char *actor;
+	int64_t job_id;	  /* 0: none */
+	const char *kind; /* "deploy" or "rollback" */
+	int64_t created_at;
+};
+
+void pb_deployment_release(struct pb_deployment *d);
+
+struct pb_deployment_list {
+	struct pb_deployment *v; /* owned, n of them */
+	size_t n;
+};
+
+void pb_deployment_list_release(struct pb_deployment_list *l);
+
+/* Store d; *id (may be NULL) gets its id. PB_EINVAL for a missing field. */
+int pb_state_deployment_add(struct pb_state *st, const struct pb_deployment *d,
+			    int64_t *id);
+
+/*
+ * The deployments of (repo, environment), newest first, at most limit (0:
+ * all). *out may be empty.
+ */
+int pb_state_deployments(struct pb_state *st, const char *repo,
+			 const char *environment, size_t limit,
+			 struct pb_deployment_list *out);
+
+/*
+ * What each environment of repo has now: its newest deployment, by
+ * environment name. *out may be empty.
+ */
+int pb_state_deployed(struct pb_state *st, const char *repo,
+		      struct pb_deployment_list *out);
 
 /* ---- environment locks (/lock, /unlock, /locks, deploys) ---- */
 
