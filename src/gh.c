@@ -1121,3 +1121,260 @@ out:
 	call_release(&k);
 	return rc;
 }
+
+/* ---- reviews, checks and deployments (/deploy) ---- */
+
+void pb_gh_reviews_release(struct pb_gh_reviews *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		free(l->v[i].user_login);
+		free(l->v[i].state);
+	}
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+int pb_gh_reviews_list(struct pb_gh *gh, struct pb_gh_reviews *out,
+		       const char *repo, long pr)
+{
+	struct gh_call k = GH_CALL_INIT("GET");
+	size_t i, n;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = repo_check(repo)) < 0 ||
+	    (rc = number_check("pull request", pr)) < 0 ||
+	    (rc = pb_buf_printf(&k.path,
+				"/repos/%s/pulls/%ld/reviews"
+				"?per_page=%d",
+				repo, pr, PER_PAGE)) < 0 ||
+	    (rc = call_run(gh, &k, repo)) < 0)
+		goto out;
+	if (!json_is_array(k.answer)) {
+		rc = answer_bad(&k, "[]", "list");
+		goto out;
+	}
+	n = json_array_size(k.answer);
+	if (n && !(out->v = calloc(n, sizeof(*out->v)))) {
+		rc = pb_err_set("out of memory");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		json_t *r = json_array_get(k.answer, i);
+
+		out->n++;
+		if ((rc = jdup(&out->v[i].user_login, &k, r, "user.login", 1)) <
+			    0 ||
+		    (rc = jdup(&out->v[i].state, &k, r, "state", 1)) < 0)
+			goto out;
+	}
+out:
+	if (rc < 0)
+		pb_gh_reviews_release(out);
+	call_release(&k);
+	return rc;
+}
+
+void pb_gh_checks_release(struct pb_gh_checks *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		free(l->v[i].name);
+		free(l->v[i].state);
+	}
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+static int check_add(struct pb_gh_checks *l, const char *name,
+		     const char *state, int is_run)
+{
+	struct pb_gh_check *v = realloc(l->v, (l->n + 1) * sizeof(*v));
+
+	if (!v)
+		return pb_err_set("out of memory");
+	l->v = v;
+	v[l->n].name = strdup(name);
+	v[l->n].state = strdup(state);
+	v[l->n].is_run = is_run;
+	l->n++;
+	if (!v[l->n - 1].name || !v[l->n - 1].state)
+		return pb_err_set("out of memory");
+	return 0;
+}
+
+/* A check run's status and conclusion in the statuses' words. */
+static const char *run_state(const char *status, const char *conclusion)
+{
+	if (!status || strcmp(status, "completed"))
+		return "pending";
+	if (!conclusion)
+		return "error";
+	if (!strcmp(conclusion, "neutral") || !strcmp(conclusion, "skipped"))
+		return "success";
+	return conclusion;
+}
+
+static int checks_statuses(struct pb_gh *gh, struct pb_gh_checks *out,
+			   const char *repo, const char *sha)
+{
+	struct gh_call k = GH_CALL_INIT("GET");
+	json_t *list;
+	size_t i;
+	int rc;
+
+	if ((rc = pb_buf_printf(&k.path,
+				"/repos/%s/commits/%s/status?per_page=%d", repo,
+				sha, PER_PAGE)) < 0 ||
+	    (rc = call_run(gh, &k, repo)) < 0)
+		goto out;
+	list = json_object_get(k.answer, "statuses");
+	if (!json_is_array(list)) {
+		rc = answer_bad(&k, "statuses", "list");
+		goto out;
+	}
+	for (i = 0; i < json_array_size(list); i++) {
+		json_t *s = json_array_get(list, i);
+		const char *ctx = json_string_value(jget(s, "context"));
+		const char *st = json_string_value(jget(s, "state"));
+
+		if (!ctx || !st) {
+			rc = answer_bad(&k, "statuses[].context", "string");
+			goto out;
+		}
+		if ((rc = check_add(out, ctx, st, 0)) < 0)
+			goto out;
+	}
+out:
+	call_release(&k);
+	return rc;
+}
+
+static int checks_runs(struct pb_gh *gh, struct pb_gh_checks *out,
+		       const char *repo, const char *sha)
+{
+	struct gh_call k = GH_CALL_INIT("GET");
+	json_t *list;
+	size_t i;
+	int rc;
+
+	if ((rc = pb_buf_printf(&k.path,
+				"/repos/%s/commits/%s/check-runs?per_page=%d",
+				repo, sha, PER_PAGE)) < 0 ||
+	    (rc = call_run(gh, &k, repo)) < 0)
+		goto out;
+	list = json_object_get(k.answer, "check_runs");
+	if (!json_is_array(list)) {
+		rc = answer_bad(&k, "check_runs", "list");
+		goto out;
+	}
+	for (i = 0; i < json_array_size(list); i++) {
+		json_t *r = json_array_get(list, i);
+		const char *name = json_string_value(jget(r, "name"));
+
+		if (!name) {
+			rc = answer_bad(&k, "check_runs[].name", "string");
+			goto out;
+		}
+		rc = check_add(
+			out, name,
+			run_state(json_string_value(jget(r, "status")),
+				  json_string_value(jget(r, "conclusion"))),
+			1);
+		if (rc < 0)
+			goto out;
+	}
+out:
+	call_release(&k);
+	return rc;
+}
+
+int pb_gh_checks_list(struct pb_gh *gh, struct pb_gh_checks *out,
+		      const char *repo, const char *sha)
+{
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = repo_check(repo)) < 0 || (rc = sha_check(sha)) < 0)
+		return rc;
+	if ((rc = checks_statuses(gh, out, repo, sha)) < 0 ||
+	    (rc = checks_runs(gh, out, repo, sha)) < 0)
+		pb_gh_checks_release(out);
+	return rc;
+}
+
+int pb_gh_deployment_create(struct pb_gh *gh, long long *id, const char *repo,
+			    const char *sha, const char *environment,
+			    const char *description)
+{
+	struct gh_call k = GH_CALL_INIT("POST");
+	int rc;
+
+	*id = 0;
+	if ((rc = repo_check(repo)) < 0 || (rc = sha_check(sha)) < 0)
+		return rc;
+	if (!environment || !*environment)
+		return pb_err_setc(PB_EINVAL, "deployment environment is "
+					      "empty");
+	if ((rc = pb_buf_printf(&k.path, "/repos/%s/deployments", repo)) < 0)
+		goto out;
+	k.body = json_pack("{s:s,s:s,s:b,s:[],s:s*}", "ref", sha, "environment",
+			   environment, "auto_merge", 0, "required_contexts",
+			   "description", description);
+	if (!k.body) {
+		rc = pb_err_setc(PB_EINVAL, "deployment of '%s' is not UTF-8",
+				 environment);
+		goto out;
+	}
+	if ((rc = call_run(gh, &k, repo)) < 0)
+		goto out;
+	rc = jid(id, &k, k.answer, "id");
+out:
+	call_release(&k);
+	return rc;
+}
+
+int pb_gh_deployment_status(struct pb_gh *gh, const char *repo, long long id,
+			    const char *state, const char *log_url,
+			    const char *description)
+{
+	static const char *const known[] = { "in_progress", "success",
+					     "failure",	    "error",
+					     "queued",	    "pending",
+					     "inactive" };
+	struct gh_call k = GH_CALL_INIT("POST");
+	char *d = NULL;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (state && !strcmp(state, known[i]))
+			break;
+	if (i == sizeof(known) / sizeof(known[0]))
+		return pb_err_setc(PB_EINVAL,
+				   "deployment state '%s' is not one of "
+				   "GitHub's",
+				   state ? state : "");
+	if ((rc = repo_check(repo)) < 0 ||
+	    (rc = number_check("deployment", id)) < 0)
+		return rc;
+	if (description && !(d = utf8_cut(description, DESC_MAX)))
+		return pb_err_set("out of memory");
+	if ((rc = pb_buf_printf(&k.path, "/repos/%s/deployments/%lld/statuses",
+				repo, id)) < 0)
+		goto out;
+	k.body = json_pack("{s:s,s:s*,s:s*}", "state", state, "log_url",
+			   log_url, "description", d);
+	if (!k.body) {
+		rc = pb_err_setc(PB_EINVAL, "deployment status is not UTF-8");
+		goto out;
+	}
+	rc = call_run(gh, &k, repo);
+out:
+	free(d);
+	call_release(&k);
+	return rc;
+}

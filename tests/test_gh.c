@@ -1550,6 +1550,118 @@ static void test_link_next_finds_the_next_page(void **state)
 	}
 }
 
+/* ---- reviews, checks, deployments (/deploy) ---- */
+
+static void test_reviews_list_reads_login_and_state(void **state)
+{
+	struct pb_gh *gh = gh_token();
+	struct pb_gh_reviews l;
+
+	ctl_post(
+		"/_fixture",
+		"{\"reviews\": {\"octo/ml#7\": ["
+		"{\"user\": {\"login\": \"bob\"}, \"state\": \"COMMENTED\"},"
+		"{\"user\": {\"login\": \"bob\"}, \"state\": \"APPROVED\"}]}}");
+	if (pb_gh_reviews_list(gh, &l, "octo/ml", 7) != 0)
+		fail_msg("%s", pb_err_last());
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.v[0].user_login, "bob");
+	assert_string_equal(l.v[0].state, "COMMENTED");
+	assert_string_equal(l.v[1].state, "APPROVED");
+	pb_gh_reviews_release(&l);
+	assert_int_equal(pb_gh_reviews_list(gh, &l, "octo/ml", 8), 0);
+	assert_int_equal(l.n, 0);
+	json_t *all = requests();
+	assert_token_request(all, 0, "GET",
+			     "/repos/octo/ml/pulls/7/reviews?per_page=100");
+	json_decref(all);
+	pb_gh_free(gh);
+}
+
+static void test_checks_list_joins_statuses_and_runs(void **state)
+{
+	struct pb_gh *gh = gh_token();
+	struct pb_gh_checks l;
+
+	ctl_post("/_fixture",
+		 "{\"statuses\": {\"octo/ml@" SHA7 "\": ["
+		 "{\"context\": \"ci/test\", \"state\": \"pending\"},"
+		 "{\"context\": \"ci/test\", \"state\": \"success\"}]},"
+		 "\"check_runs\": {\"octo/ml@" SHA7 "\": ["
+		 "{\"name\": \"lint\", \"status\": \"completed\","
+		 " \"conclusion\": \"neutral\"},"
+		 "{\"name\": \"build\", \"status\": \"in_progress\","
+		 " \"conclusion\": null},"
+		 "{\"name\": \"docs\", \"status\": \"completed\","
+		 " \"conclusion\": \"timed_out\"}]}}");
+	if (pb_gh_checks_list(gh, &l, "octo/ml", SHA7) != 0)
+		fail_msg("%s", pb_err_last());
+	assert_int_equal(l.n, 4);
+	assert_string_equal(l.v[0].name, "ci/test"); /* the latest only */
+	assert_string_equal(l.v[0].state, "success");
+	assert_false(l.v[0].is_run);
+	assert_string_equal(l.v[1].name, "lint");
+	assert_string_equal(l.v[1].state, "success");
+	assert_true(l.v[1].is_run);
+	assert_string_equal(l.v[2].state, "pending");
+	assert_string_equal(l.v[3].state, "timed_out");
+	pb_gh_checks_release(&l);
+	json_t *all = requests();
+	assert_token_request(all, 0, "GET",
+			     "/repos/octo/ml/commits/" SHA7
+			     "/status?per_page=100");
+	assert_token_request(all, 1, "GET",
+			     "/repos/octo/ml/commits/" SHA7
+			     "/check-runs?per_page=100");
+	json_decref(all);
+	pb_gh_free(gh);
+}
+
+static void test_deployment_create_then_statuses(void **state)
+{
+	struct pb_gh *gh = gh_token();
+	long long id = 0;
+	json_t *all, *r;
+
+	if (pb_gh_deployment_create(gh, &id, "octo/ml", SHA7, "staging",
+				    "prbot j-1") != 0)
+		fail_msg("%s", pb_err_last());
+	assert_true(id > 0);
+	assert_int_equal(pb_gh_deployment_status(gh, "octo/ml", id,
+						 "in_progress",
+						 "https://log.example/1", NULL),
+			 0);
+	assert_int_equal(pb_gh_deployment_status(gh, "octo/ml", id, "success",
+						 NULL, "deployed v0.0.1"),
+			 0);
+	assert_int_equal(pb_gh_deployment_status(gh, "octo/ml", id, "done",
+						 NULL, NULL),
+			 PB_EINVAL);
+	assert_int_equal(pb_gh_deployment_status(gh, "octo/ml", id + 99,
+						 "success", NULL, NULL),
+			 PB_ENOTFOUND);
+	all = requests();
+	r = assert_token_request(all, 0, "POST", "/repos/octo/ml/deployments");
+	assert_json_equal(json_object_get(r, "json"),
+			  "{\"ref\": \"" SHA7 "\", \"environment\": "
+			  "\"staging\", \"auto_merge\": false, "
+			  "\"required_contexts\": [], \"description\": "
+			  "\"prbot j-1\"}");
+	r = assert_token_request(all, 1, "POST",
+				 json_string_value(json_object_get(
+					 json_array_get(all, 1), "path")));
+	assert_json_equal(json_object_get(r, "json"),
+			  "{\"state\": \"in_progress\", \"log_url\": "
+			  "\"https://log.example/1\"}");
+	r = json_array_get(all, 2);
+	assert_json_equal(json_object_get(r, "json"),
+			  "{\"state\": \"success\", \"description\": "
+			  "\"deployed v0.0.1\"}");
+	assert_int_equal(json_array_size(all), 4); /* "done" never sent */
+	json_decref(all);
+	pb_gh_free(gh);
+}
+
 #define T(f) cmocka_unit_test_setup(f, test_setup)
 
 int main(void)
@@ -1595,6 +1707,9 @@ int main(void)
 		T(test_bad_arguments_are_refused_before_any_request),
 		T(test_http_request_keeps_the_selected_headers),
 		T(test_link_next_finds_the_next_page),
+		T(test_reviews_list_reads_login_and_state),
+		T(test_checks_list_joins_statuses_and_runs),
+		T(test_deployment_create_then_statuses),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

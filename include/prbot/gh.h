@@ -180,4 +180,68 @@ int pb_gh_label_remove(struct pb_gh *gh, const char *repo, long issue,
 int pb_gh_comment_minimize(struct pb_gh *gh, const char *repo,
 			   const char *node_id);
 
+/* ---- what /deploy reads and writes ---- */
+
+/* A review of a pull request. Strings owned. */
+struct pb_gh_review {
+	char *user_login;
+	char *state; /* APPROVED, CHANGES_REQUESTED, COMMENTED, DISMISSED,
+			PENDING */
+};
+
+struct pb_gh_reviews {
+	struct pb_gh_review *v; /* owned, oldest first */
+	size_t n;
+};
+
+/* GET /repos/{repo}/pulls/{pr}/reviews (the first 100). */
+int pb_gh_reviews_list(struct pb_gh *gh, struct pb_gh_reviews *out,
+		       const char *repo, long pr);
+void pb_gh_reviews_release(struct pb_gh_reviews *l);
+
+/*
+ * A check on a commit: a commit status (its context) or a check run (its
+ * name), and its state in one vocabulary: "success", "pending" (a status
+ * pending, a run queued or in progress), or what went wrong ("failure",
+ * "error", "cancelled", "timed_out", "action_required", ...). A check run
+ * concluded "neutral" or "skipped" counts as "success". Strings owned.
+ */
+struct pb_gh_check {
+	char *name;
+	char *state;
+	int is_run; /* 1: a check run; 0: a commit status */
+};
+
+struct pb_gh_checks {
+	struct pb_gh_check *v; /* owned: the statuses, then the runs */
+	size_t n;
+};
+
+/*
+ * GET /repos/{repo}/commits/{sha}/status (the latest status of each
+ * context) and GET /repos/{repo}/commits/{sha}/check-runs (the first 100
+ * of each).
+ */
+int pb_gh_checks_list(struct pb_gh *gh, struct pb_gh_checks *out,
+		      const char *repo, const char *sha);
+void pb_gh_checks_release(struct pb_gh_checks *l);
+
+/*
+ * POST /repos/{repo}/deployments for the commit sha and environment, with
+ * auto_merge false and required_contexts [] (prbot checked what the
+ * environment requires itself). *id gets the deployment's id.
+ */
+int pb_gh_deployment_create(struct pb_gh *gh, long long *id, const char *repo,
+			    const char *sha, const char *environment,
+			    const char *description);
+
+/*
+ * POST /repos/{repo}/deployments/{id}/statuses: state is one of GitHub's
+ * (in_progress, success, failure, error, queued, pending, inactive);
+ * log_url and description may be NULL (description cut to 140).
+ */
+int pb_gh_deployment_status(struct pb_gh *gh, const char *repo, long long id,
+			    const char *state, const char *log_url,
+			    const char *description);
+
 #endif

@@ -17,8 +17,16 @@ into what is there), keyed like this:
      "labels": {"OWNER/NAME#7": ["evaluate"]},
      "comments": {"OWNER/NAME#7": [{"body": "/evaluate",
                                     "user": {"login": "alice"}}]},
-     "token_ttl": 3600}
-("token_ttl": seconds an issued installation token lives.)
+     "token_ttl": 3600,
+     "reviews": {"OWNER/NAME#7": [{"user": {"login": "bob"},
+                                   "state": "APPROVED"}]},
+     "statuses": {"OWNER/NAME@SHA": [{"context": "ci/test",
+                                      "state": "pending"}]},
+     "check_runs": {"OWNER/NAME@SHA": [{"name": "lint",
+                                        "status": "completed",
+                                        "conclusion": "success"}]}}
+("token_ttl": seconds an issued installation token lives; "statuses" are
+other tools' commit statuses, seen with those POSTed here.)
 A pull request only needs the fields a test reads; a user without an entry
 has permission "none".
 
@@ -38,6 +46,11 @@ Served, at / and under /api/v3 (GitHub Enterprise):
     PATCH  /repos/O/N/issues/comments/ID
     POST   /repos/O/N/issues/comments/ID/reactions
     POST   /repos/O/N/statuses/SHA            (description over 140: 422)
+    GET    /repos/O/N/commits/SHA/status      (combined: latest per context)
+    GET    /repos/O/N/commits/SHA/check-runs
+    GET    /repos/O/N/pulls/N/reviews
+    POST   /repos/O/N/deployments             (ref and environment needed)
+    POST   /repos/O/N/deployments/ID/statuses (GitHub's states only)
     DELETE /repos/O/N/issues/N/labels/NAME
     POST   /graphql and /api/graphql          (minimizeComment only)
 Every answer has X-GitHub-Request-Id "FAKE-N" (N counts requests).
@@ -47,7 +60,8 @@ Control endpoints (not recorded):
                        query), "headers" (all of them), "body" (text),
                        "json" (parsed body or null), "status"}]
     DELETE /_requests  forget them
-    GET    /_state     comments, reactions, statuses, labels, minimized
+    GET    /_state     comments, reactions, statuses, labels, minimized,
+                       deployments (each with its "statuses")
     POST   /_fixture   merge a fixture (JSON body as above)
     POST   /_reset     forget requests, rules and what requests made (the
                        fixture stays)
@@ -79,6 +93,8 @@ import serverutil  # noqa: E402
 REACTIONS = {"+1", "-1", "laugh", "confused", "heart", "hooray", "rocket",
              "eyes"}
 STATES = {"pending", "success", "failure", "error"}
+DEPLOY_STATES = {"in_progress", "success", "failure", "error", "queued",
+                 "pending", "inactive"}
 
 
 class Fake:
@@ -90,7 +106,8 @@ class Fake:
         self.app_id = app_id
         self.bot_login = bot_login
         self.fixture = {"pulls": {}, "permissions": {}, "installations": {},
-                        "labels": {}, "comments": {}}
+                        "labels": {}, "comments": {}, "reviews": {},
+                        "statuses": {}, "check_runs": {}}
         self.reset()
 
     def reset(self):
@@ -104,6 +121,7 @@ class Fake:
         self.statuses = {}        # "O/N@SHA" -> [status]
         self.labels = {}          # "O/N#N" -> [name]
         self.minimized = []       # [{"node_id", "classifier"}]
+        self.deployments = []     # [deployment with "statuses": [...]]
         self.merge({})
 
     def merge(self, fx):
@@ -241,7 +259,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     "comments": fake.comments, "labels": fake.labels,
                     "reactions": {str(k): v
                                   for k, v in fake.reactions.items()},
-                    "statuses": fake.statuses, "minimized": fake.minimized})
+                    "statuses": fake.statuses, "minimized": fake.minimized,
+                    "deployments": fake.deployments})
             if path == "/_fixture" and method == "POST":
                 fake.merge(body)
                 return self.send_json(200, {})
@@ -373,6 +392,24 @@ class Handler(http.server.BaseHTTPRequestHandler):
         m = re.fullmatch(r"/statuses/([0-9a-f]{40})", rest)
         if m and method == "POST":
             return self.create_status(repo, m.group(1), body or {})
+        m = re.fullmatch(r"/pulls/(\d+)/reviews", rest)
+        if m and method == "GET":
+            return self.send_json(200, fake.fixture["reviews"].get(
+                "%s#%s" % (repo, m.group(1)), []))
+        m = re.fullmatch(r"/commits/([0-9a-f]{40})/status", rest)
+        if m and method == "GET":
+            return self.combined_status(repo, m.group(1))
+        m = re.fullmatch(r"/commits/([0-9a-f]{40})/check-runs", rest)
+        if m and method == "GET":
+            runs = fake.fixture["check_runs"].get(
+                "%s@%s" % (repo, m.group(1)), [])
+            return self.send_json(200, {"total_count": len(runs),
+                                        "check_runs": runs})
+        if rest == "/deployments" and method == "POST":
+            return self.create_deployment(repo, body or {})
+        m = re.fullmatch(r"/deployments/(\d+)/statuses", rest)
+        if m and method == "POST":
+            return self.deployment_status(repo, int(m.group(1)), body or {})
         m = re.fullmatch(r"/issues/(\d+)/labels/([^/]+)", rest)
         if m and method == "DELETE":
             names = fake.labels.get("%s#%s" % (repo, m.group(1)), [])
@@ -422,6 +459,42 @@ class Handler(http.server.BaseHTTPRequestHandler):
         s = dict(body, id=self.fake.next_id)
         self.fake.statuses.setdefault("%s@%s" % (repo, sha), []).append(s)
         self.send_json(201, s)
+
+    def combined_status(self, repo, sha):
+        key = "%s@%s" % (repo, sha)
+        latest = {}
+        for st in self.fake.fixture["statuses"].get(key, []) + \
+                self.fake.statuses.get(key, []):
+            latest[st["context"]] = st
+        items = list(latest.values())
+        states = [st["state"] for st in items]
+        state = "failure" if any(x in ("failure", "error") for x in states) \
+            else "pending" if not items or "pending" in states else "success"
+        self.send_json(200, {"state": state, "sha": sha,
+                             "total_count": len(items), "statuses": items})
+
+    def create_deployment(self, repo, body):
+        if not isinstance(body.get("ref"), str) or \
+                not isinstance(body.get("environment"), str):
+            return self.send_json(422, {"message": "Validation Failed"})
+        self.fake.next_id += 1
+        d = dict(body, id=self.fake.next_id, repo=repo, sha=body["ref"],
+                 statuses=[])
+        self.fake.deployments.append(d)
+        self.send_json(201, {k: v for k, v in d.items() if k != "statuses"})
+
+    def deployment_status(self, repo, did, body):
+        for d in self.fake.deployments:
+            if d["id"] == did and d["repo"] == repo:
+                break
+        else:
+            return self.send_json(404, {"message": "Not Found"})
+        if body.get("state") not in DEPLOY_STATES:
+            return self.send_json(422, {"message": "Validation Failed"})
+        self.fake.next_id += 1
+        st = dict(body, id=self.fake.next_id)
+        d["statuses"].append(st)
+        self.send_json(201, st)
 
     def graphql(self, body):
         query = (body or {}).get("query", "")
