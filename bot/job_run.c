@@ -260,6 +260,13 @@ int job_cmd_run(int argc, char **argv)
 		}
 		goto out;
 	}
+	if (inv.cmd->flags & PB_CMD_NEEDS_PR) {
+		bot_error("run: '%s' is not available in 'prbot run': use it "
+			  "in a pull request comment",
+			  inv.cmd->name);
+		rc = EXIT_USAGE;
+		goto out;
+	}
 	if (!a.repo) {
 		bot_error("run: '%s' needs --repo PATH|URL", inv.cmd->name);
 		goto out;

@@ -6,16 +6,19 @@
 #include "../src/banned.h"
 
 extern const struct pb_command pb_cmd_cancel;
+extern const struct pb_command pb_cmd_deploy;
 extern const struct pb_command pb_cmd_evaluate;
 extern const struct pb_command pb_cmd_help;
 extern const struct pb_command pb_cmd_lock;
 extern const struct pb_command pb_cmd_locks;
+extern const struct pb_command pb_cmd_rollback;
 extern const struct pb_command pb_cmd_status;
 extern const struct pb_command pb_cmd_unlock;
 
 const struct pb_command *const pb_commands[] = {
 	&pb_cmd_evaluate, &pb_cmd_help,	  &pb_cmd_status, &pb_cmd_cancel,
-	&pb_cmd_lock,	  &pb_cmd_unlock, &pb_cmd_locks,  NULL,
+	&pb_cmd_lock,	  &pb_cmd_unlock, &pb_cmd_locks,  &pb_cmd_deploy,
+	&pb_cmd_rollback, NULL,
 };
 
 int pb_command_pr_only(const struct pb_command_ctx *ctx)

@@ -128,21 +128,29 @@ json_t *pb_manifest_build(const struct pb_manifest_info *info)
 	return m;
 }
 
-int pb_manifest_write(const char *path, const json_t *manifest)
+int pb_manifest_dump(struct pb_buf *out, const json_t *manifest)
 {
-	struct pb_buf b = PB_BUF_INIT;
 	char *text;
 	int rc;
 
 	if (!(text = json_dumps(manifest, MANIFEST_DUMP_FLAGS)))
-		return pb_err_set("cannot write '%s': out of memory", path);
-	if ((rc = pb_buf_puts(&b, text)) < 0 ||
-	    (rc = pb_buf_putc(&b, '\n')) < 0)
-		goto out;
-	rc = pb_write_atomic(path, b.ptr, b.len);
-out:
-	pb_buf_release(&b);
+		return pb_err_set("cannot write the manifest: out of memory");
+	if ((rc = pb_buf_puts(out, text)) == 0)
+		rc = pb_buf_putc(out, '\n');
 	free(text);
+	return rc;
+}
+
+int pb_manifest_write(const char *path, const json_t *manifest)
+{
+	struct pb_buf b = PB_BUF_INIT;
+	int rc;
+
+	if ((rc = pb_manifest_dump(&b, manifest)) < 0)
+		rc = pb_err_set("cannot write '%s': out of memory", path);
+	else
+		rc = pb_write_atomic(path, b.ptr, b.len);
+	pb_buf_release(&b);
 	return rc;
 }
 

@@ -1,5 +1,6 @@
 /* worker.c: one worker's turn: claim a job, run it, answer on the PR */
 #include <errno.h>
+#include <sys/stat.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +9,9 @@
 
 #include <jansson.h>
 
+#include "prbot/checkout.h"
 #include "prbot/command.h"
+#include "prbot/deploy.h"
 #include "prbot/err.h"
 #include "prbot/gh.h"
 #include "prbot/log.h"
@@ -16,6 +19,7 @@
 #include "prbot/report_pr.h"
 #include "prbot/state.h"
 #include "prbot/worker.h"
+#include "worker_deploy.h"
 #include "worker_locks.h"
 #include "banned.h"
 
@@ -128,7 +132,12 @@ struct run {
 	int have_pr;
 	const char *sha; /* borrowed from job or pr */
 	long long report_id;
-	int lost; /* the lease went to someone else: never finish */
+	char *report_url; /* owned: the report comment's html_url, or NULL */
+	int lost;	  /* the lease went to someone else: never finish */
+	/* the stages run: the command's, or fewer (a deploy that reuses) */
+	const enum pb_stage_id *stages;
+	size_t n_stages;
+	int quiet; /* a dry run: no commit status */
 };
 
 static const struct pb_conf_repo *repo_conf(const struct pb_config *cfg,
@@ -197,7 +206,7 @@ static void set_status(struct run *r, enum pb_gh_state s, const char *desc)
 {
 	char *text;
 
-	if (!r->env->gh || !r->sha)
+	if (!r->env->gh || !r->sha || r->quiet)
 		return;
 	if (!(text = pb_redact_str(r->env->redact, desc)))
 		return;
@@ -457,6 +466,63 @@ static int do_lock(struct run *r, struct pb_buf *b, const json_t *args)
 	return pb_worker_unlock(b, &a, env);
 }
 
+/*
+ * /rollback ENV [VERSION]: republish from the history (src/deploy.c), in a
+ * scratch folder of the job's own under [server] workdir.
+ */
+static int do_rollback(struct run *r, struct pb_buf *b, const json_t *args)
+{
+	const struct pb_worker_env *env = r->env;
+	const char *name = first_arg(args);
+	const char *version = json_string_value(json_array_get(args, 1));
+	struct pb_deploy_result res;
+	struct pb_deploy_req q;
+	struct pb_buf scratch = PB_BUF_INIT;
+	char *token = NULL;
+	int rc;
+
+	memset(&res, 0, sizeof(res));
+	if (!name || pb_env_name_check(name) < 0)
+		return pb_buf_printf(b,
+				     "@%s: %s: usage: rollback ENV "
+				     "[VERSION].",
+				     r->job.actor,
+				     name ? pb_err_last() :
+					    "which environment?");
+	if (mkdir(env->cfg->server.workdir, 0700) < 0 && errno != EEXIST)
+		return pb_err_set("cannot create [server] workdir '%s': %s",
+				  env->cfg->server.workdir, strerror(errno));
+	if ((rc = pb_buf_printf(&scratch, "%s/rollback-%s",
+				env->cfg->server.workdir, r->job.public_id)) <
+	    0)
+		return rc;
+	pb_rmtree(scratch.ptr); /* left by an attempt that died */
+	if (env->gh && pb_gh_token(env->gh, &token, r->job.repo) < 0)
+		pb_log_warnx("job %s: no token for the serving repository: %s",
+			     r->job.public_id, pb_err_last());
+	memset(&q, 0, sizeof(q));
+	q.cfg = env->cfg;
+	q.st = env->state;
+	q.gh = env->gh;
+	q.repo = r->job.repo;
+	q.pr = r->job.pr;
+	q.actor = r->job.actor;
+	q.job_id = r->job.public_id;
+	q.job_row = r->job.id;
+	q.environment = name;
+	q.version = version;
+	q.token = token;
+	q.scratch = scratch.ptr;
+	if ((rc = pb_rollback_run(&res, &q)) == 0)
+		rc = pb_buf_puts(b, res.md.ptr ? res.md.ptr : "");
+	if (rc == 0 && res.outcome == PB_DEPLOY_DONE)
+		react(r, "rocket");
+	pb_deploy_result_release(&res);
+	pb_gh_token_free(token);
+	pb_buf_release(&scratch);
+	return rc;
+}
+
 /* help, status, cancel, lock, unlock, locks: one comment, no run. */
 static int run_immediate(struct run *r)
 {
@@ -475,12 +541,16 @@ static int run_immediate(struct run *r)
 		if (rc == 0)
 			rc = pb_pr_status(&b, r->job.repo, (long long)r->job.pr,
 					  &jobs);
+		if (rc == 0)
+			rc = pb_deploy_status(&b, env->state, r->job.repo);
 		pb_job_list_release(&jobs);
 	} else if (!strcmp(name, "cancel")) {
 		rc = do_cancel(r, &b, args);
 	} else if (!strcmp(name, "lock") || !strcmp(name, "unlock") ||
 		   !strcmp(name, "locks")) {
 		rc = do_lock(r, &b, args);
+	} else if (!strcmp(name, "rollback")) {
+		rc = do_rollback(r, &b, args);
 	} else {
 		rc = pb_err_set("job %s: command '%s' has no PR handler",
 				r->job.public_id, name);
@@ -640,7 +710,7 @@ static void report_comment_start(struct run *r, const char *note)
 	if (!env->gh || !r->job.pr)
 		return;
 	if (pb_pr_checklist(&b, r->job.command, r->job.public_id, r->sha, note,
-			    r->cmd->stages, r->cmd->n_stages, NULL) < 0 ||
+			    r->stages, r->n_stages, NULL) < 0 ||
 	    !(text = pb_redact_str(env->redact, b.ptr)))
 		goto out;
 	r->report_id = reply_id(r->reply, "report_comment_id");
@@ -661,6 +731,8 @@ static void report_comment_start(struct run *r, const char *note)
 		goto out;
 	}
 	r->report_id = c.id;
+	free(r->report_url);
+	r->report_url = c.html_url ? strdup(c.html_url) : NULL;
 	pb_gh_comment_release(&c);
 	json_object_set_new(r->reply, "report_comment_id",
 			    json_integer((json_int_t)r->report_id));
@@ -1038,6 +1110,94 @@ static void baseline_resolve(struct run *r, struct baseline *bl,
 	pb_buf_release(&own_url);
 }
 
+/* ---- /deploy around the run ---- */
+
+static const enum pb_stage_id checkout_only[] = { PB_STAGE_CHECKOUT };
+
+/*
+ * Read /deploy's words and look for an evaluation of the head to reuse
+ * (then only the checkout runs, for the inference files). 1 when the job
+ * was failed instead (bad words).
+ */
+static int deploy_prepare(struct run *r, struct pb_wdeploy *d,
+			  const json_t *args)
+{
+	struct pb_buf msg = PB_BUF_INIT;
+	int rc;
+
+	if (pb_wdeploy_args(d, args) < 0) {
+		pb_buf_printf(&msg, "@%s: %s.", r->job.actor, pb_err_last());
+		rc = fail_with(r, "refused: bad arguments", msg.ptr);
+		pb_buf_release(&msg);
+		return rc < 0 ? rc : 1;
+	}
+	r->quiet = d->dry_run;
+	pb_wdeploy_reuse(d, r->env->state, r->job.repo, r->sha);
+	if (d->reused) {
+		pb_log_info("job %s: reusing the evaluation of %.12s by job "
+			    "j-%lld",
+			    r->job.public_id, r->sha, (long long)d->eval_job);
+		r->stages = checkout_only;
+		r->n_stages = 1;
+	}
+	return 0;
+}
+
+static int deploy_run(struct run *r, struct pb_deploy_result *out,
+		      const struct pb_wdeploy *d, const struct pb_run_ctx *ctx,
+		      const char *token)
+{
+	struct pb_deploy_req q;
+
+	memset(&q, 0, sizeof(q));
+	q.cfg = r->env->cfg;
+	q.st = r->env->state;
+	q.gh = r->env->gh;
+	q.repo = r->job.repo;
+	q.pr = r->job.pr;
+	q.sha = r->sha ? r->sha : ctx->co.sha;
+	q.actor = r->job.actor;
+	q.job_id = r->job.public_id;
+	q.job_row = r->job.id;
+	q.environment = d->env;
+	q.dry_run = d->dry_run;
+	q.token = token;
+	q.log_url = r->report_url;
+	q.rc = ctx->rc;
+	q.source_root = ctx->co.project_dir;
+	q.manifest = d->reused ? d->manifest : ctx->manifest;
+	q.passed = q.manifest != NULL;
+	return pb_deploy_run(out, &q);
+}
+
+/* body (freed) with the deploy's section after it, redacted and cut. */
+static char *deploy_body(struct run *r, char *body,
+			 const struct pb_deploy_result *d,
+			 const struct pb_run_ctx *ctx)
+{
+	struct pb_buf b = PB_BUF_INIT;
+	char *red = NULL, *cut = NULL;
+	int rc;
+
+	rc = pb_buf_puts(&b, body);
+	if (rc == 0 && d)
+		rc = pb_buf_printf(&b, "\n%s", d->md.ptr ? d->md.ptr : "");
+	else if (rc == 0 && ctx->outcome != PB_OUTCOME_SUCCEEDED &&
+		 ctx->outcome != PB_OUTCOME_CANCELLED)
+		rc = pb_buf_puts(&b, "\n**Not deployed**: the evaluation did "
+				     "not pass at this commit, so nothing was "
+				     "published.\n");
+	free(body);
+	if (rc < 0)
+		return NULL;
+	red = pb_redact_str(r->env->redact, b.ptr);
+	if (red)
+		cut = pb_pr_comment_cut(red, PB_PR_COMMENT_MAX);
+	free(red);
+	pb_buf_release(&b);
+	return cut;
+}
+
 static int run_pipeline(struct run *r)
 {
 	const struct pb_worker_env *env = r->env;
@@ -1050,6 +1210,10 @@ static int run_pipeline(struct run *r)
 	struct live l;
 	struct pb_job now;
 	struct baseline bl;
+	struct pb_wdeploy dep;
+	struct pb_deploy_result dres;
+	int deploy = !strcmp(r->job.command, "deploy"), deployed = 0;
+	int evaluated;
 	pthread_t tid;
 	json_t *report = NULL, *args = NULL;
 	char *token = NULL, *body = NULL, *json = NULL, *dump;
@@ -1063,6 +1227,8 @@ static int run_pipeline(struct run *r)
 	ctx.log_fd = -1;
 	memset(&now, 0, sizeof(now));
 	memset(&bl, 0, sizeof(bl));
+	memset(&dep, 0, sizeof(dep));
+	memset(&dres, 0, sizeof(dres));
 	/* before anything is taken: nothing to free but url, which a failed
 	   append released */
 	if (!repo_url) {
@@ -1073,6 +1239,13 @@ static int run_pipeline(struct run *r)
 	}
 	args = json_loads(r->job.args ? r->job.args : "[]", 0, NULL);
 	bl.ref = job_arg(args, "baseline");
+	if (deploy && (rc = deploy_prepare(r, &dep, args)) != 0) {
+		/* nothing else is taken yet (the heartbeat's mutex neither) */
+		pb_wdeploy_release(&dep);
+		json_decref(args);
+		pb_buf_release(&url);
+		return rc < 0 ? rc : 0;
+	}
 	if (r->job.attempts > 1)
 		pb_buf_printf(&note, "Retry: attempt %d of %d%s%s%s.",
 			      r->job.attempts, r->job.max_attempts,
@@ -1099,8 +1272,8 @@ static int run_pipeline(struct run *r)
 	req.repo = repo_url;
 	req.ref = r->job.ref;
 	req.sha = r->sha;
-	req.stages = r->cmd->stages;
-	req.n_stages = r->cmd->n_stages;
+	req.stages = r->stages;
+	req.n_stages = r->n_stages;
 	l.r = r;
 	l.req = &req;
 	l.note = note.ptr;
@@ -1124,6 +1297,12 @@ static int run_pipeline(struct run *r)
 	if (rc == 0 && bl.ref)
 		baseline_resolve(r, &bl, &cfg, repo_url, &h.cancel, &req, &ctx,
 				 note.ptr);
+	if (rc == 0 && deploy && !r->lost && !h.stopped &&
+	    ctx.outcome == PB_OUTCOME_SUCCEEDED) {
+		if ((rc = deploy_run(r, &dres, &dep, &ctx, token)) < 0)
+			goto out;
+		deployed = 1;
+	}
 	beat_stop(&h, tid);
 	started = 0;
 	if (rc < 0) {
@@ -1164,7 +1343,19 @@ static int run_pipeline(struct run *r)
 			json_pack("{s:s,s:s?,s:b,s:s?}", "ref", bl.ref, "sha",
 				  bl.have ? bl.eval.sha : NULL, "evaluated",
 				  bl.ran, "error", bl.error));
+	if (deployed)
+		json_object_set_new(
+			report, "deploy",
+			json_pack("{s:s,s:s?,s:b,s:b}", "outcome",
+				  dres.outcome == PB_DEPLOY_DONE ? "done" :
+				  dres.outcome == PB_DEPLOY_REFUSED ?
+								   "refused" :
+								   "failed",
+				  "status", dres.status, "dry_run", dep.dry_run,
+				  "reused", dep.reused));
 	body = final_body(r, report, note.ptr, cancelled_by, &bl);
+	if (body && deploy)
+		body = deploy_body(r, body, deployed ? &dres : NULL, &ctx);
 	if (body && env->gh && r->report_id) {
 		if (pb_gh_comment_update(env->gh, NULL, r->job.repo,
 					 r->report_id, body) < 0)
@@ -1178,14 +1369,22 @@ static int run_pipeline(struct run *r)
 	if (posted)
 		minimize_older(r);
 	status_line(&line, &ctx, cancelled_by);
+	evaluated = ctx.outcome == PB_OUTCOME_SUCCEEDED && !dep.reused &&
+		    (!strcmp(r->job.command, "evaluate") || deploy);
+	if (deployed && dres.outcome != PB_DEPLOY_DONE) {
+		/* the run went well, the deploy did not */
+		ctx.outcome = PB_OUTCOME_FAILED;
+		pb_buf_reset(&line);
+	}
 	set_status(r,
 		   ctx.outcome == PB_OUTCOME_SUCCEEDED ? PB_GH_SUCCESS :
 		   ctx.outcome == PB_OUTCOME_CANCELLED ? PB_GH_ERROR :
 							 PB_GH_FAILURE,
-		   line.ptr ? line.ptr : "finished");
+		   deployed && dres.status ? dres.status :
+		   line.ptr		   ? line.ptr :
+					     "finished");
 	react(r, ctx.outcome == PB_OUTCOME_SUCCEEDED ? "rocket" : "confused");
-	if (ctx.outcome == PB_OUTCOME_SUCCEEDED &&
-	    !strcmp(r->job.command, "evaluate"))
+	if (evaluated)
 		record_evaluation(r, report, r->job.ref, r->sha);
 
 	dump = json_dumps(report, JSON_COMPACT | JSON_REAL_PRECISION(15));
@@ -1214,6 +1413,8 @@ out:
 	if (bl.have)
 		pb_evaluation_release(&bl.eval);
 	free(bl.error);
+	pb_deploy_result_release(&dres);
+	pb_wdeploy_release(&dep);
 	json_decref(args);
 	json_decref(report);
 	free(json);
@@ -1275,6 +1476,8 @@ static int run_job(struct run *r)
 	if (!r->cmd->n_stages)
 		return fail_with(r, "command has neither handler nor stages",
 				 NULL);
+	r->stages = r->cmd->stages;
+	r->n_stages = r->cmd->n_stages;
 	return run_pipeline(r);
 }
 
@@ -1295,6 +1498,7 @@ static int run_taken(struct run *r)
 		r->reply = json_object();
 	}
 	rc = r->reply ? run_job(r) : pb_err_set("out of memory");
+	free(r->report_url);
 	if (r->have_pr)
 		pb_gh_pr_release(&r->pr);
 	json_decref(r->reply);

@@ -5,6 +5,7 @@
 #include <jansson.h>
 #include <time.h>
 
+#include "prbot/buf.h"
 #include "prbot/hash.h"
 
 struct pb_manifest_info {
@@ -39,7 +40,13 @@ struct pb_manifest_info {
  */
 json_t *pb_manifest_build(const struct pb_manifest_info *info);
 
-/* Pretty-printed with sorted keys, written atomically (temp, fsync, rename). */
+/*
+ * The bytes of model_manifest.json appended to out: pretty-printed with
+ * sorted keys and a final newline, so equal objects give equal bytes.
+ */
+int pb_manifest_dump(struct pb_buf *out, const json_t *manifest);
+
+/* pb_manifest_dump()'s bytes, written atomically (temp, fsync, rename). */
 int pb_manifest_write(const char *path, const json_t *manifest);
 
 /*

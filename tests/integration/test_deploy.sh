@@ -1,0 +1,261 @@
+#!/bin/bash
+# test_deploy.sh: /deploy, /rollback and /status through prbot serve, a fake
+# GitHub and a local bare serving repository: a dry run pushes nothing; an
+# approved /deploy staging publishes v0.0.1 (commit, tag, manifest whose
+# MD5 is the artifact's, a GitHub deployment in_progress then success, a
+# prbot/deploy status); the same deploy again is "already deployed"; PR 2
+# is refused by PR 1's lock; requires: (approval, changes requested, a
+# pending check), unknown environments, a missing deploy: section, a
+# missing inference path and an unreachable serving repository are refused
+# with a reply saying why; a new head deploys v0.0.2, /rollback brings
+# v0.0.1's manifest back as v0.0.3; /rollback with no history is refused
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/fake_lib.sh"
+
+DATA=$PRBOT_SOURCE_DIR/tests/data
+export DEPLOY_GH_TOKEN=deploy-token-0123456789
+export DEPLOY_HOOK_SECRET=deploy-webhook-secret-123
+SECRET=$DEPLOY_HOOK_SECRET
+REPO=octo/ml
+SERVING=$T/serving.git
+
+trap 'stop_daemon; fake_stop; cleanup' EXIT
+
+# ---- set-up: the ML repository (one branch per PR), the serving one ----
+
+mkdir "$T/repo"
+sed -e "s|@SERVING@|$SERVING|" -e "s|@NOWHERE@|$T/nowhere.git|" \
+	"$DATA/deploy/prbot.yml" >"$T/repo/.prbot.yml"
+cp "$DATA/e2e/train.py" "$T/repo/train.py"
+mkdir "$T/repo/src"
+echo 'print("predict")' >"$T/repo/src/predict.py"
+echo 'numpy' >"$T/repo/requirements.txt"
+make_repo "$T/repo" "A model to deploy"
+SHA1=$(git -C "$T/repo" rev-parse HEAD)
+git -C "$T/repo" checkout -q -b b2
+echo "PR 2" >"$T/repo/README.md"
+git -C "$T/repo" add -A && git -C "$T/repo" commit -q -m "PR 2"
+SHA2=$(git -C "$T/repo" rev-parse HEAD)
+git -C "$T/repo" checkout -q -b b3 main # deploy.inference names a missing file
+sed -i 's|inference: \[src/, requirements.txt\]|inference: [src/, missing.txt]|' "$T/repo/.prbot.yml"
+git -C "$T/repo" commit -q -am "PR 3"
+SHA3=$(git -C "$T/repo" rev-parse HEAD)
+git -C "$T/repo" checkout -q -b b4 main # no deploy: section
+sed -i '/^deploy:/,$d' "$T/repo/.prbot.yml"
+git -C "$T/repo" commit -q -am "PR 4"
+SHA4=$(git -C "$T/repo" rev-parse HEAD)
+git -C "$T/repo" checkout -q -b b5 main # a gate that fails
+sed -i 's|accuracy: ">= 0.9"|accuracy: ">= 0.99"|' "$T/repo/.prbot.yml"
+git -C "$T/repo" commit -q -am "PR 5"
+SHA5=$(git -C "$T/repo" rev-parse HEAD)
+git -C "$T/repo" checkout -q -b b1 main # PR 1's second head
+echo "PR 1, again" >"$T/repo/README.md"
+git -C "$T/repo" add -A && git -C "$T/repo" commit -q -m "PR 1 again"
+SHA1B=$(git -C "$T/repo" rev-parse HEAD)
+git -C "$T/repo" checkout -q main
+
+git init -q --bare -b main "$SERVING"
+mkdir "$T/seed" && echo "serving" >"$T/seed/README.md"
+make_repo "$T/seed" "Serving repository"
+git -C "$T/seed" push -q "$SERVING" main
+
+pull() { # pull N SHA
+	cat <<PR
+"$REPO#$1": { "number": $1, "state": "open", "title": "PR $1",
+  "html_url": "https://github.com/$REPO/pull/$1",
+  "user": { "login": "alice", "type": "User" },
+  "head": { "ref": "b$1", "sha": "$2",
+            "repo": { "full_name": "$REPO", "fork": false,
+                      "clone_url": "$T/repo" } },
+  "base": { "ref": "main", "sha": "$SHA1",
+            "repo": { "full_name": "$REPO", "fork": false,
+                      "clone_url": "$T/repo" } } }
+PR
+}
+cat >"$T/fixture.json" <<FX
+{ "pulls": { $(pull 1 "$SHA1"), $(pull 2 "$SHA2"), $(pull 3 "$SHA3"),
+             $(pull 4 "$SHA4"), $(pull 5 "$SHA5") },
+  "permissions": {
+    "$REPO:alice": { "permission": "write", "role_name": "maintain" },
+    "$REPO:bob": { "permission": "write", "role_name": "maintain" },
+    "$REPO:carol": { "permission": "write", "role_name": "write" } },
+  "statuses": { "$REPO@$SHA2": [ { "context": "ci/test",
+                                   "state": "pending" } ] } }
+FX
+fake_start "$T/fixture.json" "$DEPLOY_GH_TOKEN"
+fixture() { curl -sf -X POST --data-binary "$1" "$FAKE/_fixture" >/dev/null; }
+
+PORT=$(freeport)
+URL=http://127.0.0.1:$PORT
+write_conf "$T/bot.conf"
+sed -i "/^\[server\]/a listen = 127.0.0.1:$PORT\nworkers = 1" "$T/bot.conf"
+cat >>"$T/bot.conf" <<CONF
+[github]
+api_url = $FAKE
+token = env:DEPLOY_GH_TOKEN
+webhook_secret = env:DEPLOY_HOOK_SECRET
+bot_login = prbot
+[deploy]
+author_name = prbot-deployer
+author_email = deployer@example.invalid
+CONF
+
+if ! start_daemon "$T/bot.conf" "$T/serve.log"; then
+	fail "serve: /healthz answers within 10 s"
+	finish
+fi
+
+# idle: every job has ended (up to 90 s)
+idle() {
+	for _ in $(seq 1 180); do
+		[ "$(sql "select count(*) from jobs where state in ('queued','running')")" = 0 ] && return 0
+		sleep 0.5
+	done
+	return 1
+}
+CID=7000
+# say NAME PR LOGIN BODY: comment BODY on PR as LOGIN, wait for the jobs
+# to end, keep prbot's newest comment on PR in $T/NAME.md
+say() {
+	local name=$1 pr=$2 login=$3 body=$4
+	CID=$((CID + 1))
+	$HOOK comment "$T/$name.json" --repo $REPO --pr "$pr" \
+		--comment-id $CID --login "$login" --body "$body"
+	send "$name" issue_comment "d-deploy-$name" "$T/$name.json"
+	check "$name: '$body' by $login on #$pr: 202" status_is "$name" 202
+	check "$name: its jobs end within 90 s" idle
+	q "(body(created($pr)[-1]) if created($pr) else '')" >"$T/$name.md"
+}
+has() { # has NAME TEXT: prbot's comment NAME contains TEXT
+	grep -qF -- "$2" "$T/$1.md" || {
+		echo "  comment: $(cat "$T/$1.md")"
+		return 1
+	}
+}
+served() { git --git-dir="$SERVING" "$@"; }
+tags() { served tag -l | tr '\n' ' '; }
+
+# ---- a dry run changes nothing ----
+
+HEAD0=$(served rev-parse main)
+say dry 1 alice '/deploy --dry-run'
+check "dry run: says what would be published (v0.0.1, files, manifest)" \
+	sh -c "grep -qF 'Dry run: /deploy to \`staging\`' '$T/dry.md' && grep -qF '**v0.0.1**' '$T/dry.md' && grep -qF 'src/predict.py' '$T/dry.md' && grep -qF '\"model_md5_hash\"' '$T/dry.md'"
+check "dry run: the serving branch did not move, no tag" \
+	test "$(served rev-parse main) $(tags)" = "$HEAD0 "
+check "dry run: no GitHub deployment, no prbot/deploy status" \
+	test "$(q "len(S['deployments']) + len(status_list('$SHA1'))")" = 0
+check "dry run: no lock, no deployment recorded" \
+	test "$(sql "select count(*) from locks")$(sql "select count(*) from deployments")" = 00
+
+# ---- requires: [approved] without an approval ----
+
+say noappr 2 bob '/deploy production'
+check "production without approval: refused, saying so" \
+	has noappr '- `approved`: no approving review'
+fixture "{\"reviews\": {\"$REPO#2\": [{\"user\": {\"login\": \"bob\"}, \"state\": \"APPROVED\"}, {\"user\": {\"login\": \"carol\"}, \"state\": \"CHANGES_REQUESTED\"}]}}"
+say changes 2 bob '/deploy production'
+check "production with changes requested: refused naming @carol" \
+	has changes '- `approved`: changes requested by @carol'
+say pending 2 bob '/deploy gated'
+check "requires checks with a pending ci/test: refused naming it" \
+	has pending '- `checks`: still pending: `ci/test`'
+check "refused deploys: a failure prbot/deploy status on PR 2's head" \
+	test "$(q "status_list('$SHA2')[-1]")" = "('failure', 'prbot/deploy')"
+check "refused deploys: the serving repository is untouched" \
+	test "$(served rev-parse main) $(tags)" = "$HEAD0 "
+
+# ---- the deploy ----
+
+fixture "{\"reviews\": {\"$REPO#1\": [{\"user\": {\"login\": \"bob\"}, \"state\": \"APPROVED\"}]}}"
+say deploy1 1 alice '/deploy staging'
+V1=$(served rev-parse main)
+check "deploy: the serving branch has a new commit by the bot" \
+	test "$(served log -1 --format='%an <%ae>' main)" = "prbot-deployer <deployer@example.invalid>"
+check "deploy: its message names the repository, PR, SHA and version" \
+	sh -c "git --git-dir='$SERVING' log -1 --format=%B main | grep -q 'v0.0.1' && git --git-dir='$SERVING' log -1 --format=%B main | grep -q '$REPO#1' && git --git-dir='$SERVING' log -1 --format=%B main | grep -q '$SHA1'"
+check "deploy: tag v0.0.1 names it" test "$(served rev-parse 'v0.0.1^{commit}')" = "$V1"
+check "deploy: the inference files are there" \
+	test "$(served show main:src/predict.py)" = 'print("predict")'
+served show main:model_manifest.json >"$T/m1.json"
+ART=$(find "$T/artifacts" -path "*/$SHA1/model.pkl" | head -n1)
+MD5=$(md5sum "${ART:-/dev/null}" | cut -d' ' -f1)
+check "deploy: model_manifest.json's model_md5_hash is the artifact's MD5" \
+	test "$(json_get "$T/m1.json" "r['model_md5_hash']")" = "$MD5"
+check "deploy: the manifest says version v0.0.1, environment staging, SHA" \
+	test "$(json_get "$T/m1.json" "(r['version'], r['environment'], r['model_origin_commit_SHA'])")" = "('v0.0.1', 'staging', '$SHA1')"
+check "deploy: a GitHub deployment of SHA1 to staging, in_progress then success" \
+	test "$(q "[(d['ref'], d['environment'], [s['state'] for s in d['statuses']]) for d in S['deployments']]")" = "[('$SHA1', 'staging', ['in_progress', 'success'])]"
+check "deploy: the deployment statuses carry the report's URL as log_url" \
+	test "$(q "all(s.get('log_url', '').startswith('https://github.com/$REPO/pull/1#issuecomment-') for s in S['deployments'][0]['statuses'])")" = True
+check "deploy: prbot/deploy pending then success on SHA1" \
+	test "$(q "status_list('$SHA1')")" = "[('pending', 'prbot/deploy'), ('success', 'prbot/deploy')]"
+check "deploy: the comment shows environment, version, serving commit, manifest" \
+	sh -c "grep -qF '| \`staging\` | **v0.0.1** | \`$V1\`' '$T/deploy1.md' && grep -qF '$MD5' '$T/deploy1.md'"
+check "deploy: reused the dry run's evaluation (checkout only)" \
+	grep -q "reusing the evaluation of ${SHA1:0:12}" "$T/serve.log"
+check "deploy: recorded in the history, PR 1 holds the lock" \
+	test "$(sql "select environment||' '||version||' '||serving_commit||' '||pr||' '||actor||' '||kind from deployments")|$(sql "select pr from locks where environment='staging'")" = "staging v0.0.1 $V1 1 alice deploy|1"
+
+# ---- twice at once: serialized; the same content is "already deployed" ----
+
+say again 1 alice "$(printf '/deploy staging\n/deploy staging')"
+check "again: 'already deployed', naming v0.0.1" has again 'already deployed'
+check "again: two jobs ran, the branch did not move, still one tag" \
+	test "$(served rev-parse main) $(tags)" = "$V1 v0.0.1 "
+check "again: nothing more recorded" test "$(sql "select count(*) from deployments")" = 1
+
+# ---- PR 2 is refused by PR 1's lock ----
+
+say locked 2 bob '/deploy staging'
+check "PR 2: refused, naming PR #1 and @alice" has locked '`staging` is locked by #1 (taken by @alice'
+
+# ---- bad input ----
+
+say unknown 1 alice '/deploy qa'
+check "unknown environment: the known ones are listed" \
+	has unknown '`qa` is not an environment of .prbot.yml: the known ones are `staging`, `production`, `gated`, `broken`'
+say nodeploy 4 alice '/deploy'
+check "no deploy: section: says what to add" has nodeploy 'has no `deploy:` section'
+say noinf 3 alice '/deploy gated'
+check "a missing inference path: named" has noinf '`missing.txt` of .prbot.yml'"'"'s `deploy.inference` does not exist in this commit'
+say gate 5 alice '/deploy gated'
+check "a failing gate: not deployed, saying why" has gate '**Not deployed**: the evaluation did not pass'
+check "a failing gate: prbot/deploy failure, no deployment" \
+	test "$(q "(status_list('$SHA5')[-1], [d for d in S['deployments'] if d['ref'] == '$SHA5'])")" = "(('failure', 'prbot/deploy'), [])"
+say broken 1 alice '/deploy broken'
+check "unreachable serving repository: failed, nothing published" \
+	has broken '/deploy to `broken` failed, nothing was published'
+check "unreachable serving repository: deployment status failure" \
+	test "$(q "[s['state'] for s in S['deployments'][-1]['statuses']]")" = "['in_progress', 'failure']"
+check "unreachable serving repository: nothing half-published" \
+	test "$(served rev-parse main) $(tags)" = "$V1 v0.0.1 "
+say writer 1 carol '/deploy staging'
+check "a writer: refused, deploy needs maintain" has writer '/deploy needs maintain permission'
+say norb 1 alice '/rollback production'
+check "/rollback with no history: refused" has norb 'nothing to roll back to'
+
+# ---- a new head: v0.0.2; then /rollback brings v0.0.1 back ----
+
+fixture "{\"pulls\": { $(pull 1 "$SHA1B") } }"
+say deploy2 1 alice '/deploy staging'
+check "new head: v0.0.2 published" \
+	test "$(json_get <(served show main:model_manifest.json) "r['version']")" = v0.0.2
+say rollback 1 alice '/rollback staging'
+check "rollback: the manifest is v0.0.1's again, byte for byte" \
+	sh -c "git --git-dir='$SERVING' show main:model_manifest.json | cmp -s - '$T/m1.json'"
+check "rollback: under a new tag v0.0.3" \
+	test "$(served rev-parse 'v0.0.3^{commit}')" = "$(served rev-parse main)"
+check "rollback: the reply says so" has rollback 'Rolled back to `staging`'
+check "rollback: recorded as a rollback of SHA1" \
+	test "$(sql "select version||' '||kind||' '||sha from deployments order by id desc limit 1")" = "v0.0.3 rollback $SHA1"
+say status 2 carol '/status'
+check "/status: staging has v0.0.3 (rollback)" has status '| `staging` | v0.0.3 (rollback) |'
+
+check "logs: no token, no webhook secret" \
+	sh -c "! grep -qF -e '$DEPLOY_GH_TOKEN' -e '$DEPLOY_HOOK_SECRET' '$T/serve.log'"
+if [ "$failures" -ne 0 ]; then
+	echo "--- serve.log"
+	tail -50 "$T/serve.log"
+fi
+finish
