@@ -1143,11 +1143,26 @@ static int deploy_prepare(struct run *r, struct pb_wdeploy *d,
 	return 0;
 }
 
+/*
+ * A retry edits the comment an earlier attempt made, whose URL it did not
+ * read: the PR's URL and the comment's anchor, as GitHub forms them.
+ */
+static const char *report_url(struct run *r, struct pb_buf *b)
+{
+	if (!r->report_id || !r->have_pr || !r->pr.html_url ||
+	    pb_buf_printf(b, "%s#issuecomment-%lld", r->pr.html_url,
+			  r->report_id) < 0)
+		return NULL;
+	return b->ptr;
+}
+
 static int deploy_run(struct run *r, struct pb_deploy_result *out,
 		      const struct pb_wdeploy *d, const struct pb_run_ctx *ctx,
 		      const char *token)
 {
+	struct pb_buf url = PB_BUF_INIT;
 	struct pb_deploy_req q;
+	int rc;
 
 	memset(&q, 0, sizeof(q));
 	q.cfg = r->env->cfg;
@@ -1162,12 +1177,14 @@ static int deploy_run(struct run *r, struct pb_deploy_result *out,
 	q.environment = d->env;
 	q.dry_run = d->dry_run;
 	q.token = token;
-	q.log_url = r->report_url;
+	q.log_url = r->report_url ? r->report_url : report_url(r, &url);
 	q.rc = ctx->rc;
 	q.source_root = ctx->co.project_dir;
 	q.manifest = d->reused ? d->manifest : ctx->manifest;
 	q.passed = q.manifest != NULL;
-	return pb_deploy_run(out, &q);
+	rc = pb_deploy_run(out, &q);
+	pb_buf_release(&url);
+	return rc;
 }
 
 /* body (freed) with the deploy's section after it, redacted and cut. */

@@ -165,10 +165,32 @@ static void test_lock_commands_default_permissions(void **state)
 	assert_null(pb_command_find("unlocks"));
 }
 
+static void test_deploy_commands_need_maintain_and_a_pr(void **state)
+{
+	const struct pb_command *d = pb_command_find("deploy");
+	const struct pb_command *r = pb_command_find("rollback");
+
+	(void)state;
+	assert_non_null(d);
+	assert_non_null(r);
+	assert_int_equal(pb_pr_command_level(d, NULL), PB_PERM_MAINTAIN);
+	assert_int_equal(pb_pr_command_level(r, NULL), PB_PERM_MAINTAIN);
+	assert_true(d->flags & PB_CMD_NEEDS_PR);
+	assert_true(d->flags & PB_CMD_MUTATES);
+	assert_true(d->n_stages > 0);
+	assert_true(r->flags & PB_CMD_NEEDS_PR);
+	assert_non_null(r->handler);
+	/* no alias and no prefix: a deploy is hard to ask for by accident */
+	assert_null(d->aliases);
+	assert_null(pb_command_find("dep"));
+	assert_null(pb_command_find("roll"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_command_is_documented),
+		cmocka_unit_test(test_deploy_commands_need_maintain_and_a_pr),
 		cmocka_unit_test(test_command_find_matches_exact_names_only),
 		cmocka_unit_test(
 			test_invocation_check_refuses_unknown_keys_and_extra_args),

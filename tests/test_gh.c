@@ -1556,6 +1556,7 @@ static void test_reviews_list_reads_login_and_state(void **state)
 {
 	struct pb_gh *gh = gh_token();
 	struct pb_gh_reviews l;
+	json_t *all;
 
 	ctl_post(
 		"/_fixture",
@@ -1571,7 +1572,7 @@ static void test_reviews_list_reads_login_and_state(void **state)
 	pb_gh_reviews_release(&l);
 	assert_int_equal(pb_gh_reviews_list(gh, &l, "octo/ml", 8), 0);
 	assert_int_equal(l.n, 0);
-	json_t *all = requests();
+	all = requests();
 	assert_token_request(all, 0, "GET",
 			     "/repos/octo/ml/pulls/7/reviews?per_page=100");
 	json_decref(all);
@@ -1582,6 +1583,7 @@ static void test_checks_list_joins_statuses_and_runs(void **state)
 {
 	struct pb_gh *gh = gh_token();
 	struct pb_gh_checks l;
+	json_t *all;
 
 	ctl_post("/_fixture",
 		 "{\"statuses\": {\"octo/ml@" SHA7 "\": ["
@@ -1606,7 +1608,7 @@ static void test_checks_list_joins_statuses_and_runs(void **state)
 	assert_string_equal(l.v[2].state, "pending");
 	assert_string_equal(l.v[3].state, "timed_out");
 	pb_gh_checks_release(&l);
-	json_t *all = requests();
+	all = requests();
 	assert_token_request(all, 0, "GET",
 			     "/repos/octo/ml/commits/" SHA7
 			     "/status?per_page=100");

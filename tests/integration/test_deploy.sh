@@ -19,12 +19,41 @@ SECRET=$DEPLOY_HOOK_SECRET
 REPO=octo/ml
 SERVING=$T/serving.git
 
-trap 'stop_daemon; fake_stop; cleanup' EXIT
+GIT_PID=
+git_stop() {
+	exec 8>&- 2>/dev/null || true
+	if [ -n "$GIT_PID" ] && kill -0 "$GIT_PID" 2>/dev/null; then
+		kill -KILL "$GIT_PID" 2>/dev/null || true
+		wait "$GIT_PID" 2>/dev/null || true
+	fi
+}
+trap 'stop_daemon; fake_stop; git_stop; cleanup' EXIT
+
+# a git server over HTTP whose pushes want another token than the bot's
+mkdir "$T/srv"
+git init -q --bare -b main "$T/srv/denied.git"
+mkfifo "$T/git.in"
+$PY "$PRBOT_SOURCE_DIR/tests/integration/http_git_server.py" --root "$T/srv" \
+	--token not-the-bots-token --max-seconds 600 \
+	<"$T/git.in" >"$T/git.out" 2>"$T/git.err" &
+GIT_PID=$!
+exec 8>"$T/git.in"
+GIT_PORT=
+for _ in $(seq 1 100); do
+	GIT_PORT=$(head -n1 "$T/git.out" 2>/dev/null || true)
+	[ -n "$GIT_PORT" ] && break
+	sleep 0.1
+done
+if [ -z "$GIT_PORT" ]; then
+	fail "git server: prints its port within 10 s"
+	finish
+fi
 
 # ---- set-up: the ML repository (one branch per PR), the serving one ----
 
 mkdir "$T/repo"
 sed -e "s|@SERVING@|$SERVING|" -e "s|@NOWHERE@|$T/nowhere.git|" \
+	-e "s|@DENIED@|http://127.0.0.1:$GIT_PORT/denied.git|" \
 	"$DATA/deploy/prbot.yml" >"$T/repo/.prbot.yml"
 cp "$DATA/e2e/train.py" "$T/repo/train.py"
 mkdir "$T/repo/src"
@@ -214,7 +243,7 @@ check "PR 2: refused, naming PR #1 and @alice" has locked '`staging` is locked b
 
 say unknown 1 alice '/deploy qa'
 check "unknown environment: the known ones are listed" \
-	has unknown '`qa` is not an environment of .prbot.yml: the known ones are `staging`, `production`, `gated`, `broken`'
+	has unknown '`qa` is not an environment of .prbot.yml: the known ones are `staging`, `production`, `gated`, `broken`, `denied`'
 say nodeploy 4 alice '/deploy'
 check "no deploy: section: says what to add" has nodeploy 'has no `deploy:` section'
 say noinf 3 alice '/deploy gated'
@@ -230,6 +259,16 @@ check "unreachable serving repository: deployment status failure" \
 	test "$(q "[s['state'] for s in S['deployments'][-1]['statuses']]")" = "['in_progress', 'failure']"
 check "unreachable serving repository: nothing half-published" \
 	test "$(served rev-parse main) $(tags)" = "$V1 v0.0.1 "
+say denied 1 alice '/deploy denied'
+check "credentials refused: failed, nothing published, saying why" \
+	has denied '/deploy to `denied` failed, nothing was published'
+check "credentials refused: deployment status failure" \
+	test "$(q "[s['state'] for s in S['deployments'][-1]['statuses']]")" = "['in_progress', 'failure']"
+check "credentials refused: the serving repository has no commit" \
+	test -z "$(git --git-dir="$T/srv/denied.git" rev-parse -q --verify main || true)"
+say words 1 alice '/deploy staging --force'
+check "/deploy with an unknown flag: refused with the usage" \
+	has words "'deploy' does not take '--force': usage: deploy [ENV] [--dry-run]"
 say writer 1 carol '/deploy staging'
 check "a writer: refused, deploy needs maintain" has writer '/deploy needs maintain permission'
 say norb 1 alice '/rollback production'
