@@ -1,6 +1,5 @@
 /* worker.c: one worker's turn: claim a job, run it, answer on the PR */
 #include <errno.h>
-#include <sys/stat.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +17,7 @@
 #include "prbot/redact.h"
 #include "prbot/report_pr.h"
 #include "prbot/state.h"
+#include "prbot/store.h"
 #include "prbot/worker.h"
 #include "worker_deploy.h"
 #include "worker_locks.h"
@@ -489,9 +489,8 @@ static int do_rollback(struct run *r, struct pb_buf *b, const json_t *args)
 				     r->job.actor,
 				     name ? pb_err_last() :
 					    "which environment?");
-	if (mkdir(env->cfg->server.workdir, 0700) < 0 && errno != EEXIST)
-		return pb_err_set("cannot create [server] workdir '%s': %s",
-				  env->cfg->server.workdir, strerror(errno));
+	if ((rc = pb_mkdirs(env->cfg->server.workdir, 0700)) < 0)
+		return rc;
 	if ((rc = pb_buf_printf(&scratch, "%s/rollback-%s",
 				env->cfg->server.workdir, r->job.public_id)) <
 	    0)

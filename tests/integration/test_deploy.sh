@@ -83,10 +83,19 @@ git -C "$T/repo" add -A && git -C "$T/repo" commit -q -m "PR 1 again"
 SHA1B=$(git -C "$T/repo" rev-parse HEAD)
 git -C "$T/repo" checkout -q main
 
+served() { git --git-dir="$SERVING" "$@"; }
+tags() { served tag -l | tr '\n' ' '; }
 git init -q --bare -b main "$SERVING"
 mkdir "$T/seed" && echo "serving" >"$T/seed/README.md"
 make_repo "$T/seed" "Serving repository"
 git -C "$T/seed" push -q "$SERVING" main
+
+rc=0
+"$PRBOT" run deploy staging --repo "$T/repo" >"$T/run.out" 2>"$T/run.err" || rc=$?
+check "prbot run deploy: exit 2, only in a pull request comment" \
+	sh -c "[ $rc -eq 2 ] && grep -qF \"'deploy' is not available in 'prbot run'\" '$T/run.err'"
+check "prbot run deploy: the serving repository is untouched" \
+	test "$(tags)" = ""
 
 pull() { # pull N SHA
 	cat <<PR
@@ -116,6 +125,8 @@ fixture() { curl -sf -X POST --data-binary "$1" "$FAKE/_fixture" >/dev/null; }
 
 PORT=$(freeport)
 URL=http://127.0.0.1:$PORT
+openssl genpkey -algorithm ed25519 -out "$T/sign.pem" 2>/dev/null
+openssl pkey -in "$T/sign.pem" -pubout -out "$T/sign.pub" 2>/dev/null
 write_conf "$T/bot.conf"
 sed -i "/^\[server\]/a listen = 127.0.0.1:$PORT\nworkers = 1" "$T/bot.conf"
 cat >>"$T/bot.conf" <<CONF
@@ -127,6 +138,7 @@ bot_login = prbot
 [deploy]
 author_name = prbot-deployer
 author_email = deployer@example.invalid
+signing_key = file:$T/sign.pem
 CONF
 
 if ! start_daemon "$T/bot.conf" "$T/serve.log"; then
@@ -161,8 +173,6 @@ has() { # has NAME TEXT: prbot's comment NAME contains TEXT
 		return 1
 	}
 }
-served() { git --git-dir="$SERVING" "$@"; }
-tags() { served tag -l | tr '\n' ' '; }
 
 # ---- a dry run changes nothing ----
 
@@ -207,6 +217,9 @@ check "deploy: tag v0.0.1 names it" test "$(served rev-parse 'v0.0.1^{commit}')"
 check "deploy: the inference files are there" \
 	test "$(served show main:src/predict.py)" = 'print("predict")'
 served show main:model_manifest.json >"$T/m1.json"
+served show main:model_manifest.json.sig >"$T/m1.json.sig"
+check "deploy: the manifest is signed: prbot verify --pubkey passes" \
+	"$PRBOT" verify "$T/m1.json" --pubkey "$T/sign.pub"
 ART=$(find "$T/artifacts" -path "*/$SHA1/model.pkl" | head -n1)
 MD5=$(md5sum "${ART:-/dev/null}" | cut -d' ' -f1)
 check "deploy: model_manifest.json's model_md5_hash is the artifact's MD5" \
@@ -283,6 +296,8 @@ check "new head: v0.0.2 published" \
 say rollback 1 alice '/rollback staging'
 check "rollback: the manifest is v0.0.1's again, byte for byte" \
 	sh -c "git --git-dir='$SERVING' show main:model_manifest.json | cmp -s - '$T/m1.json'"
+check "rollback: its signature is v0.0.1's too" \
+	sh -c "git --git-dir='$SERVING' show main:model_manifest.json.sig | cmp -s - '$T/m1.json.sig'"
 check "rollback: under a new tag v0.0.3" \
 	test "$(served rev-parse 'v0.0.3^{commit}')" = "$(served rev-parse main)"
 check "rollback: the reply says so" has rollback 'Rolled back to `staging`'
