@@ -131,6 +131,43 @@ static int lock_held(struct pb_deploy_result *out,
 	return rc;
 }
 
+/*
+ * 1 when an older job of this pull request deploys to or rolls back env
+ * now (refusal written): two at once would publish two versions of one
+ * commit, as each evaluation writes its own manifest.
+ */
+static int job_running(struct pb_deploy_result *out,
+		       const struct pb_deploy_req *q, const char *what,
+		       const char *env)
+{
+	struct pb_job_list jobs = { NULL, 0 };
+	struct pb_buf why = PB_BUF_INIT;
+	const struct pb_job *j;
+	const char *dflt = q->rc && q->rc->deploy.n_envs ?
+				   q->rc->deploy.envs[0].name :
+				   NULL;
+	int rc;
+
+	if (q->dry_run || !q->job_row)
+		return 0;
+	if ((rc = pb_state_jobs_of_pr(q->st, q->repo, q->pr, 0, &jobs)) < 0)
+		return rc;
+	if ((j = pb_deploy_running(&jobs, q->job_row, env, dflt))) {
+		rc = pb_buf_printf(&why,
+				   "/%s `%s` of this pull request (by @%s) is "
+				   "running on `%s` now; comment again when it "
+				   "has ended",
+				   j->command, j->public_id, j->actor, env);
+		if (rc == 0)
+			rc = refuse(out, q, what, env, why.ptr);
+		if (rc == 0)
+			rc = 1;
+	}
+	pb_buf_release(&why);
+	pb_job_list_release(&jobs);
+	return rc;
+}
+
 /* 1 when a requirement of env is not met (refusal written). */
 static int requires_unmet(struct pb_deploy_result *out,
 			  const struct pb_deploy_req *q,
@@ -470,7 +507,8 @@ int pb_deploy_run(struct pb_deploy_result *out, const struct pb_deploy_req *q)
 			    "a gate or a test case failed at this commit");
 		goto out;
 	}
-	if ((rc = lock_held(out, q, "deploy", env->name)) != 0 ||
+	if ((rc = job_running(out, q, "deploy", env->name)) != 0 ||
+	    (rc = lock_held(out, q, "deploy", env->name)) != 0 ||
 	    (rc = requires_unmet(out, q, env)) != 0 ||
 	    (rc = inference_missing(out, q, env->name)) != 0)
 		goto out;
@@ -607,6 +645,7 @@ int pb_rollback_run(struct pb_deploy_result *out, const struct pb_deploy_req *q)
 				       &hist)) < 0)
 		goto out;
 	if (!(t = rollback_target(out, q, &hist, q->environment, &rc)) ||
+	    (rc = job_running(out, q, "rollback", q->environment)) != 0 ||
 	    (rc = lock_held(out, q, "rollback", q->environment)) != 0)
 		goto out;
 	if ((rc = key_load(&key, q->cfg)) < 0) {

@@ -153,6 +153,52 @@ int pb_deploy_requires(struct pb_buf *why, const struct pb_environment *env,
 	return unmet;
 }
 
+const char *pb_deploy_job_env(const char *command, const json_t *args,
+			      const char *default_env)
+{
+	const char *w, *env = NULL;
+	size_t i;
+	int deploy = !strcmp(command, "deploy");
+
+	if (!deploy && strcmp(command, "rollback"))
+		return NULL;
+	for (i = 0; i < json_array_size(args); i++) {
+		if (!(w = json_string_value(json_array_get(args, i))))
+			continue;
+		if (!strcmp(w, "--dry-run"))
+			return NULL;
+		if (!env && w[0] != '-')
+			env = w;
+		if (!deploy)
+			break; /* /rollback ENV [VERSION] */
+	}
+	return env ? env : deploy ? default_env : NULL;
+}
+
+const struct pb_job *pb_deploy_running(const struct pb_job_list *jobs,
+				       int64_t me, const char *env,
+				       const char *default_env)
+{
+	const struct pb_job *found = NULL;
+	const char *other;
+	json_t *args;
+	size_t i;
+
+	for (i = 0; i < jobs->n; i++) {
+		const struct pb_job *j = &jobs->v[i];
+
+		if (j->id >= me || j->state != PB_JOB_RUNNING)
+			continue;
+		args = json_loads(j->args ? j->args : "[]", 0, NULL);
+		other = pb_deploy_job_env(j->command, args, default_env);
+		if (other && !strcmp(other, env) &&
+		    (!found || j->id < found->id))
+			found = j;
+		json_decref(args);
+	}
+	return found;
+}
+
 json_t *pb_deploy_manifest(const json_t *evaluated, const char *version,
 			   const char *environment)
 {

@@ -358,6 +358,82 @@ static void test_deploy_manifest_is_stable_and_names_the_target(void **state)
 	json_decref(ev);
 }
 
+/* ---- two deploys of one environment at once ---- */
+
+struct env_case {
+	const char *command, *args, *want;
+};
+
+static const struct env_case env_cases[] = {
+	{ "deploy", "[]", "staging" }, /* the default */
+	{ "deploy", "[\"production\"]", "production" },
+	{ "deploy", "[\"--dry-run\", \"production\"]", NULL },
+	{ "deploy", "[\"production\", \"--dry-run\"]", NULL },
+	{ "rollback", "[\"qa\", \"v1.0.0\"]", "qa" },
+	{ "rollback", "[]", NULL },
+	{ "evaluate", "[\"baseline=main\"]", NULL },
+	{ "lock", "[\"staging\"]", NULL },
+};
+
+static void test_job_env_table(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(env_cases) / sizeof(env_cases[0]); i++) {
+		const struct env_case *c = &env_cases[i];
+		json_t *args = json_loads(c->args, 0, NULL);
+		const char *got =
+			pb_deploy_job_env(c->command, args, "staging");
+
+		if (!got != !c->want || (got && strcmp(got, c->want)))
+			fail_msg("/%s %s: got %s, want %s", c->command, c->args,
+				 got ? got : "NULL",
+				 c->want ? c->want : "NULL");
+		json_decref(args);
+	}
+}
+
+static void test_running_finds_only_an_older_deploy_of_the_env(void **state)
+{
+	struct pb_job v[5];
+	struct pb_job_list l = { v, 5 };
+	const struct pb_job *j;
+
+	(void)state;
+	memset(v, 0, sizeof(v));
+	v[0] = (struct pb_job){ .id = 9,
+				.command = "deploy",
+				.args = "[]",
+				.state = PB_JOB_RUNNING };
+	v[1] = (struct pb_job){ .id = 7,
+				.command = "deploy",
+				.args = "[\"staging\", \"--dry-run\"]",
+				.state = PB_JOB_RUNNING };
+	v[2] = (struct pb_job){ .id = 6,
+				.command = "deploy",
+				.args = "[\"staging\"]",
+				.state = PB_JOB_SUCCEEDED };
+	v[3] = (struct pb_job){ .id = 5,
+				.command = "rollback",
+				.args = "[\"production\"]",
+				.state = PB_JOB_RUNNING };
+	v[4] = (struct pb_job){ .id = 4,
+				.command = "evaluate",
+				.args = "[]",
+				.state = PB_JOB_RUNNING };
+	/* 8 sees 9 (newer) and the dry run 7, neither counts */
+	assert_null(pb_deploy_running(&l, 8, "staging", "staging"));
+	/* 10 sees 9, which deploys the default environment */
+	j = pb_deploy_running(&l, 10, "staging", "staging");
+	assert_non_null(j);
+	assert_int_equal(j->id, 9);
+	j = pb_deploy_running(&l, 10, "production", "staging");
+	assert_non_null(j);
+	assert_int_equal(j->id, 5);
+	assert_null(pb_deploy_running(&l, 5, "production", "staging"));
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -370,6 +446,9 @@ int main(void)
 		cmocka_unit_test(test_env_find_default_unknown_and_missing),
 		cmocka_unit_test(
 			test_deploy_manifest_is_stable_and_names_the_target),
+		cmocka_unit_test(test_job_env_table),
+		cmocka_unit_test(
+			test_running_finds_only_an_older_deploy_of_the_env),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -38,6 +38,25 @@ int pb_deploy_requires(struct pb_buf *why, const struct pb_environment *env,
 		       const struct pb_gh_checks *checks);
 
 /*
+ * The environment a /deploy or /rollback job targets, from its args (a JSON
+ * array as stored): /rollback's first word, /deploy's word that is not a
+ * flag, else default_env. NULL for another command, and for a dry run,
+ * which changes nothing. Borrowed from args or default_env.
+ */
+const char *pb_deploy_job_env(const char *command, const json_t *args,
+			      const char *default_env);
+
+/*
+ * The older job of jobs (a pull request's) that is deploying to or rolling
+ * back env of that pull request now: running, with an id under me, and
+ * pb_deploy_job_env() env. NULL when there is none: the oldest of two runs
+ * on, the newer is refused (both see each other running).
+ */
+const struct pb_job *pb_deploy_running(const struct pb_job_list *jobs,
+				       int64_t me, const char *env,
+				       const char *default_env);
+
+/*
  * The manifest a serving repository gets: a copy of the evaluation's
  * manifest with version and environment set. Its other keys are the
  * evaluation's, so the same model and commit deployed again give the same

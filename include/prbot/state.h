@@ -34,7 +34,8 @@
  *
  * Ownership: input structs (pb_delivery, pb_job_new, pb_stage_row given to
  * pb_state_finish, pb_evaluation given to pb_state_evaluation_add,
- * pb_env_lock given to pb_state_lock_take) are
+ * pb_env_lock given to pb_state_lock_take, pb_deployment given to
+ * pb_state_deployment_add) are
  * borrowed for the call. Everything a function fills in is owned by the
  * caller and released with the matching *_release function, which leaves
  * the struct empty and may be called on an empty (zeroed) one. On failure

@@ -149,7 +149,7 @@ fi
 # idle: every job has ended (up to 90 s)
 idle() {
 	for _ in $(seq 1 180); do
-		[ "$(sql "select count(*) from jobs where state in ('queued','running')")" = 0 ] && return 0
+		[ "$(sql "select count(*) from jobs where state in ('queued','running') and 'j-'||id != '${IDLE_SKIP:-}'")" = 0 ] && return 0
 		sleep 0.5
 	done
 	return 1
@@ -286,6 +286,24 @@ say writer 1 carol '/deploy staging'
 check "a writer: refused, deploy needs maintain" has writer '/deploy needs maintain permission'
 say norb 1 alice '/rollback production'
 check "/rollback with no history: refused" has norb 'nothing to roll back to'
+
+# ---- a deploy of staging while an older one of this PR runs: refused ----
+
+# a job as a running /deploy looks in the store (its worker is elsewhere,
+# its lease far away, so nothing takes it back meanwhile)
+sqlw() {
+	$PY -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1], timeout=10); c.execute(sys.argv[2]); c.commit()' "$T/prbot.db" "$1"
+}
+sqlw "insert into jobs (repo, pr, command, args, actor, source, command_index, state, attempts, max_attempts, lease_owner, lease_until, created_at, started_at, reply) values ('$REPO', 1, 'deploy', '[\"staging\"]', 'bob', 'github', 0, 'running', 1, 3, 'elsewhere:1:0', strftime('%s','now') + 3600, strftime('%s','now'), strftime('%s','now'), '{}')"
+BUSY=j-$(sql "select max(id) from jobs")
+IDLE_SKIP=$BUSY
+say busy 1 alice '/deploy staging'
+check "a deploy while $BUSY deploys staging: refused naming it" \
+	has busy "/deploy \`$BUSY\` of this pull request (by @bob) is running on \`staging\` now"
+check "a deploy while another runs: nothing published" \
+	test "$(served rev-parse main) $(tags)" = "$V1 v0.0.1 "
+sqlw "update jobs set state = 'cancelled', finished_at = strftime('%s','now'), lease_owner = NULL, lease_until = NULL where id = ${BUSY#j-}"
+IDLE_SKIP=
 
 # ---- a new head: v0.0.2; then /rollback brings v0.0.1 back ----
 
