@@ -295,7 +295,8 @@ static void gh_deployment_end(const struct pb_deploy_req *q, long long id,
 struct publish_job {
 	const char *what; /* "deploy" or "rollback" */
 	const char *env, *serving, *branch, *path;
-	const char *sha; /* the ML commit */
+	const char *sha;	 /* the ML commit */
+	const char *rollback_of; /* /rollback: the version published again */
 	const char *source_root;
 	const char *const *inference;
 	size_t n_inference;
@@ -437,6 +438,7 @@ static int publish(struct pb_deploy_result *out, const struct pb_deploy_req *q,
 	o.pr = (int)q->pr;
 	o.source_sha = p->sha;
 	o.environment = p->env;
+	o.rollback_of = p->rollback_of;
 	o.dry_run = q->dry_run;
 	if (pb_publish(&p->res, &o) < 0) {
 		pb_buf_reset(&desc);
@@ -678,6 +680,7 @@ int pb_rollback_run(struct pb_deploy_result *out, const struct pb_deploy_req *q)
 	p.branch = t->serving_branch;
 	p.path = t->serving_path;
 	p.sha = t->sha;
+	p.rollback_of = t->version;
 	p.source_root = q->scratch;
 	p.inference = (const char *const *)names;
 	p.n_inference = n_names;

@@ -366,7 +366,10 @@ static int message_build(struct pb_buf *m, const struct pb_publish_opts *o,
 {
 	const char *repo = o->source_repo ? o->source_repo : "(unknown)";
 	const char *sha = o->source_sha ? o->source_sha : "(unknown)";
-	int rc = pb_buf_printf(m, "Deploy %s from %s", version, repo);
+	int rc = o->rollback_of ?
+			 pb_buf_printf(m, "Roll back to %s as %s from %s",
+				       o->rollback_of, version, repo) :
+			 pb_buf_printf(m, "Deploy %s from %s", version, repo);
 
 	if (rc == 0 && o->pr > 0)
 		rc = pb_buf_printf(m, "#%d", o->pr);
@@ -381,6 +384,8 @@ static int message_build(struct pb_buf *m, const struct pb_publish_opts *o,
 				   version);
 	if (rc == 0 && o->environment)
 		rc = pb_buf_printf(m, "Environment: %s\n", o->environment);
+	if (rc == 0 && o->rollback_of)
+		rc = pb_buf_printf(m, "Rolled back to: %s\n", o->rollback_of);
 	return rc;
 }
 

@@ -1268,6 +1268,12 @@ static int run_pipeline(struct run *r)
 			      r->job.note ? " (" : "",
 			      r->job.note ? r->job.note : "",
 			      r->job.note ? ")" : "");
+	if (dep.reused)
+		pb_buf_printf(&note,
+			      "%sReusing the passing evaluation of this commit "
+			      "by job `j-%lld` (its metrics and gates are in "
+			      "the manifest below): only the checkout runs.",
+			      note.len ? " " : "", (long long)dep.eval_job);
 	if (env->gh) {
 		if (pb_gh_token(env->gh, &token, r->job.repo) < 0)
 			pb_log_warnx("job %s: no token to clone with: %s",

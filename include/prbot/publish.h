@@ -77,6 +77,12 @@ struct pb_publish_opts {
 	int pr;			 /* 0: none */
 	const char *source_sha;	 /* the PR commit deployed */
 	const char *environment; /* "staging"; may be NULL */
+	/*
+	 * A rollback: the version whose files and manifest are published
+	 * again ("v0.0.1"); the message then reads "Roll back to v0.0.1 as
+	 * v0.0.3 from o/n#12". NULL for a deploy.
+	 */
+	const char *rollback_of;
 
 	/*
 	 * Compute everything and write the commit object into the mirror,

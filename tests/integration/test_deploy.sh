@@ -236,6 +236,8 @@ check "deploy: the comment shows environment, version, serving commit, manifest"
 	sh -c "grep -qF '| \`staging\` | **v0.0.1** | \`$V1\`' '$T/deploy1.md' && grep -qF '$MD5' '$T/deploy1.md'"
 check "deploy: reused the dry run's evaluation (checkout only)" \
 	grep -q "reusing the evaluation of ${SHA1:0:12}" "$T/serve.log"
+check "deploy: the comment says it reused the evaluation by j-1" \
+	has deploy1 'Reusing the passing evaluation of this commit by job `j-1`'
 check "deploy: recorded in the history, PR 1 holds the lock" \
 	test "$(sql "select environment||' '||version||' '||serving_commit||' '||pr||' '||actor||' '||kind from deployments")|$(sql "select pr from locks where environment='staging'")" = "staging v0.0.1 $V1 1 alice deploy|1"
 
@@ -319,6 +321,8 @@ check "rollback: its signature is v0.0.1's too" \
 check "rollback: under a new tag v0.0.3" \
 	test "$(served rev-parse 'v0.0.3^{commit}')" = "$(served rev-parse main)"
 check "rollback: the reply says so" has rollback 'Rolled back to `staging`'
+check "rollback: the commit message says what it rolls back to" \
+	sh -c "git --git-dir='$SERVING' log -1 --format=%s main | grep -qF 'Roll back to v0.0.1 as v0.0.3 from $REPO#1 to staging'"
 check "rollback: recorded as a rollback of SHA1" \
 	test "$(sql "select version||' '||kind||' '||sha from deployments order by id desc limit 1")" = "v0.0.3 rollback $SHA1"
 say status 2 carol '/status'
