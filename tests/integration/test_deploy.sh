@@ -325,8 +325,14 @@ check "rollback: the commit message says what it rolls back to" \
 	sh -c "git --git-dir='$SERVING' log -1 --format=%s main | grep -qF 'Roll back to v0.0.1 as v0.0.3 from $REPO#1 to staging'"
 check "rollback: recorded as a rollback of SHA1" \
 	test "$(sql "select version||' '||kind||' '||sha from deployments order by id desc limit 1")" = "v0.0.3 rollback $SHA1"
+say rbnone 1 alice '/rollback staging v9.9.9'
+check "/rollback to a version staging never had: refused" \
+	has rbnone '`staging` never had v9.9.9 from octo/ml'
+say rbnamed 1 alice '/rollback staging v0.0.2'
+check "/rollback VERSION: v0.0.2's manifest again, as v0.0.4" \
+	test "$(json_get <(served show main:model_manifest.json) "r['version']") $(served rev-parse 'v0.0.4^{commit}')" = "v0.0.2 $(served rev-parse main)"
 say status 2 carol '/status'
-check "/status: staging has v0.0.3 (rollback)" has status '| `staging` | v0.0.3 (rollback) |'
+check "/status: staging has v0.0.4 (rollback)" has status '| `staging` | v0.0.4 (rollback) |'
 
 check "logs: no token, no webhook secret" \
 	sh -c "! grep -qF -e '$DEPLOY_GH_TOKEN' -e '$DEPLOY_HOOK_SECRET' '$T/serve.log'"
