@@ -338,7 +338,16 @@ static int reply_md(struct pb_deploy_result *out, const struct pb_deploy_req *q,
 		json_string_value(json_object_get(m, "model_filepath"));
 	int rc;
 
-	if (q->dry_run)
+	if (q->dry_run && r->already_deployed)
+		rc = pb_buf_printf(&out->md,
+				   "### Dry run: /%s to `%s`\n\n`%s` already "
+				   "has this content (**%s**, serving commit "
+				   "`%s`): a deploy would say \"already "
+				   "deployed\" and change nothing.\n",
+				   p->what, p->env, p->env,
+				   r->version ? r->version : "untagged",
+				   r->commit);
+	else if (q->dry_run)
 		rc = pb_buf_printf(&out->md,
 				   "### Dry run: /%s to `%s`\n\nWould publish "
 				   "**%s** to `%s` (branch `%s`, path `%s`); "
@@ -461,7 +470,10 @@ static int publish(struct pb_deploy_result *out, const struct pb_deploy_req *q,
 	    (rc = reply_md(out, q, p, man.ptr)) < 0)
 		goto out;
 	pb_buf_reset(&desc);
-	if (q->dry_run)
+	if (q->dry_run && p->res.already_deployed)
+		rc = result_set(out, PB_DEPLOY_DONE,
+				"dry run: %s already deployed", p->env);
+	else if (q->dry_run)
 		rc = result_set(out, PB_DEPLOY_DONE,
 				"dry run: would publish %s", p->res.version);
 	else if (p->res.already_deployed)

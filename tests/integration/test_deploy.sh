@@ -248,6 +248,9 @@ check "again: 'already deployed', naming v0.0.1" has again 'already deployed'
 check "again: two jobs ran, the branch did not move, still one tag" \
 	test "$(served rev-parse main) $(tags)" = "$V1 v0.0.1 "
 check "again: nothing more recorded" test "$(sql "select count(*) from deployments")" = 1
+say dryagain 1 alice '/deploy staging --dry-run'
+check "a dry run of what is there: says a deploy would change nothing" \
+	has dryagain '`staging` already has this content (**v0.0.1**'
 
 # ---- PR 2 is refused by PR 1's lock ----
 
