@@ -14,6 +14,7 @@
 #include "prbot/log.h"
 #include "prbot/redact.h"
 #include "prbot/report_pr.h"
+#include "prbot/source_github.h"
 #include "prbot/state.h"
 #include "prbot/worker.h"
 #include "worker_locks.h"
@@ -765,21 +766,6 @@ static char *final_body(struct run *r, const json_t *report, const char *note,
 	return cut;
 }
 
-/* "prbot" and "prbot[bot]" are one account (token or App): 1 when login is. */
-static int is_bot_login(const char *login, const char *bot)
-{
-	size_t n = strlen(bot), m;
-
-	if (!login)
-		return 0;
-	m = strlen(login);
-	if (n > 5 && !strcmp(bot + n - 5, "[bot]"))
-		n -= 5;
-	if (m > 5 && !strcmp(login + m - 5, "[bot]"))
-		m -= 5;
-	return m == n && !strncmp(login, bot, n);
-}
-
 /*
  * Minimize as outdated prbot's older results of this command on the PR, so
  * the newest one is what a reader sees. GitHub's comment list does not say
@@ -814,7 +800,7 @@ static void minimize_older(struct run *r)
 		const struct pb_gh_comment *c = &l.v[i];
 
 		if (c->id == r->report_id || !c->node_id ||
-		    !is_bot_login(c->user_login, bot) ||
+		    !pb_gh_is_bot_login(c->user_login, bot) ||
 		    !pb_pr_marker_parse(c->body, r->job.command, job,
 					sizeof(job)) ||
 		    !strcmp(job, r->job.public_id))
