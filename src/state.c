@@ -145,8 +145,20 @@ static const char MIGRATION_1[] =
 	"ALTER TABLE locks_v4 RENAME TO locks;"                             \
 	"CREATE INDEX locks_pr ON locks(repo, pr);"
 
+/*
+ * 5: collaborator permissions read from GitHub, kept briefly: each job runs
+ * in a process of its own, so a cache in memory would last one job.
+ */
+#define MIGRATION_5                     \
+	"CREATE TABLE permissions ("    \
+	" repo TEXT NOT NULL,"          \
+	" login TEXT NOT NULL,"         \
+	" level TEXT NOT NULL,"         \
+	" fetched_at INTEGER NOT NULL," \
+	" PRIMARY KEY (repo, login)) WITHOUT ROWID;"
+
 static const char *const migrations[] = { MIGRATION_1, MIGRATION_2, MIGRATION_3,
-					  MIGRATION_4 };
+					  MIGRATION_4, MIGRATION_5 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
 		       PB_STATE_SCHEMA_VERSION,
