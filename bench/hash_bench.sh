@@ -43,11 +43,11 @@ mkdir -p "$OUT"
 if [ -z "$LIB" ]; then
 	cmake -S . -B "$OUT/build" -DCMAKE_BUILD_TYPE=Release \
 		-DPRBOT_SANITIZE=OFF -DPRBOT_TESTS=OFF >/dev/null
-	cmake --build "$OUT/build" -j"$(nproc)" --target prbotcore >/dev/null
-	LIB=$OUT/build/libprbotcore.a
+	cmake --build "$OUT/build" -j"$(nproc)" --target prbotbase >/dev/null
+	LIB=$OUT/build/libprbotbase.a
 fi
 if [ ! -f "$LIB" ]; then
-	echo "hash_bench: '$LIB' not found: give a built libprbotcore.a" >&2
+	echo "hash_bench: '$LIB' not found: give a built libprbotbase.a" >&2
 	exit 2
 fi
 # shellcheck disable=SC2046 # pkg-config's words are separate flags

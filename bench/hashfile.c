@@ -3,8 +3,8 @@
  * hashfile FILE              pb_hash_file: print "MD5 SHA256 SIZE"
  * hashfile FILE STORE_DIR    pb_store_put into file://STORE_DIR (copy, fsync)
  *
- * Built by hash_bench.sh against libprbotcore.a:
- *   cc -O2 -std=c11 -Iinclude bench/hashfile.c libprbotcore.a \
+ * Built by hash_bench.sh against libprbotbase.a:
+ *   cc -O2 -std=c11 -Iinclude bench/hashfile.c libprbotbase.a \
  *      $(pkg-config --libs libcrypto jansson) -lpthread
  */
 #include <stdio.h>

@@ -13,7 +13,8 @@
 # after its first deploy; then git and prbot alternate, REPS times each, so
 # each side's push lands on the other's commit and prbot fetches that one.
 # Without BUILD_DIR it configures bench/out/build (Release, no sanitizers)
-# and builds prbotcore; bench/publishrepo.c is compiled against it.
+# and builds prbotjob (and prbotbase); bench/publishrepo.c is compiled
+# against them.
 # Environment: REPS (default 7).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,11 +28,11 @@ if [ -z "$BUILD" ]; then
 	BUILD=$OUT/build
 	cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release \
 		-DPRBOT_SANITIZE=OFF -DPRBOT_TESTS=OFF >/dev/null
-	cmake --build "$BUILD" -j"$(nproc)" --target prbotcore >/dev/null
+	cmake --build "$BUILD" -j"$(nproc)" --target prbotjob >/dev/null
 fi
 # shellcheck disable=SC2046,SC2086 # pkg-config's words are separate flags
-cc -O2 -std=c11 -Iinclude bench/publishrepo.c "$BUILD/libprbotcore.a" \
-	"$BUILD/libprbotcmds.a" "$BUILD/libprbotcore.a" \
+cc -O2 -std=c11 -Iinclude bench/publishrepo.c "$BUILD/libprbotjob.a" \
+	"$BUILD/libprbotbase.a" "$BUILD/libprbotjob.a" \
 	$(pkg-config --libs $DEPS) -lpthread -lm -o "$OUT/publishrepo"
 
 SEED=$OUT/serving-1000.git

@@ -4,7 +4,8 @@
  *   publish SOURCE_ROOT's src/ and requirements.txt to REPO's main with a
  *   manifest naming MODEL; prints "VERSION COMMIT ATTEMPTS".
  *
- * Built by publish_bench.sh against libprbotcore.a (see there).
+ * Built by publish_bench.sh against libprbotjob.a and libprbotbase.a
+ * (see there).
  */
 #include <stdio.h>
 

@@ -205,7 +205,7 @@ NGX
 	if wait_http "http://127.0.0.1:$NPORT/" "$NG"; then
 		for c in $CONNS; do
 			out=$($LOADGEN --port "$NPORT" --secret-file "$T/secret" --template "$T/tpl.json" \
-				--mode max --conns "$c" --seconds "$SECONDS_MAX" --requests 1500000 --first-id 1 --ok 202)
+				--mode max --conns "$c" --seconds "$SECONDS_MAX" --requests 1000000 --first-id 1 --ok 202)
 			echo "ceiling (nginx, constant 202) max: $out"
 		done
 	fi

@@ -88,4 +88,12 @@ struct serve_job_opts {
 int serve_job_run(const struct serve_job_opts *o, struct bot_child *c,
 		  const char *worker, const struct pb_job *job);
 
+/*
+ * A job taken back that ended (failed at its last attempt, or cancelled):
+ * a 'prbot-job report-lost' process posts its end on the PR; c holds its
+ * pid meanwhile. Failures are logged with the job id.
+ */
+void serve_job_report_end(const struct serve_job_opts *o, struct bot_child *c,
+			  const struct pb_job *job);
+
 #endif

@@ -362,6 +362,24 @@ static void log_versions(void)
 		    OpenSSL_version(OPENSSL_VERSION));
 }
 
+/* A job the requeue ended at its last attempt: a job process reports it. */
+static void report_end(struct serve *s, const struct pb_job *job)
+{
+	struct bot_child c;
+
+	if (job->state != PB_JOB_FAILED && job->state != PB_JOB_CANCELLED)
+		return;
+	if (!s->jobs.exe) {
+		pb_log_warnx("job %s: %s, not reported on the PR: no job runs "
+			     "here (--workers 0)",
+			     job->public_id, pb_job_state_name(job->state));
+		return;
+	}
+	bot_child_init(&c);
+	serve_job_report_end(&s->jobs, &c, job);
+	bot_child_destroy(&c);
+}
+
 /* Jobs left running by a process that died: queued again, or failed. */
 static int requeue(struct serve *s, enum pb_requeue which)
 {
@@ -379,6 +397,8 @@ static int requeue(struct serve *s, enum pb_requeue which)
 			     l.v[i].pr,
 			     l.v[i].lease_owner ? l.v[i].lease_owner : "?",
 			     pb_job_state_name(l.v[i].state));
+	for (i = 0; i < l.n; i++)
+		report_end(s, &l.v[i]);
 	if (l.n)
 		wake_workers(s);
 	pb_job_list_release(&l);
@@ -526,12 +546,12 @@ static int serve_start(struct serve *s, const struct serve_args *a)
 	pb_state_set_queue_max(s->state, s->cfg->server.queue_max);
 	if ((rc = pb_state_checkpointer_start(s->state)) < 0)
 		return rc;
-	/* this is the only process on the file: its running jobs are dead */
-	if ((rc = requeue(s, PB_REQUEUE_ALL)) < 0)
-		return rc;
 	check_github(s->cfg);
 	n = a->workers >= 0 ? a->workers : s->cfg->server.workers;
 	if (n > 0 && (rc = find_job_side(s)) < 0)
+		return rc;
+	/* this is the only process on the file: its running jobs are dead */
+	if ((rc = requeue(s, PB_REQUEUE_ALL)) < 0)
 		return rc;
 	memset(&io, 0, sizeof(io));
 	io.cfg = s->cfg;

@@ -62,6 +62,7 @@ struct job {
 	struct pb_redactor *redact;
 	struct pb_state *state;
 	struct pb_gh *gh;
+	struct pb_worker_cache *cache;
 	struct pb_worker_env env;
 };
 
@@ -90,7 +91,9 @@ static int job_open(struct job *j, const char *conf, const char *worker)
 	pb_log_init(j->cfg->server.log_level, stderr);
 	pb_log_set_redactor(j->redact);
 	if ((rc = pb_state_open(&j->state, j->cfg->server.state)) < 0 ||
-	    (rc = open_github(j)) < 0)
+	    (rc = open_github(j)) < 0 ||
+	    (rc = pb_worker_cache_new(&j->cache, j->state,
+				      PB_WORKER_PERM_TTL)) < 0)
 		return rc;
 	j->env.cfg = j->cfg;
 	j->env.redact = j->redact;
@@ -98,12 +101,13 @@ static int job_open(struct job *j, const char *conf, const char *worker)
 	j->env.gh = j->gh;
 	j->env.worker_id = worker;
 	j->env.stopping = &job_stopping;
-	j->env.cache = NULL; /* one job: nothing to share */
+	j->env.cache = j->cache; /* in the store: shared by the jobs */
 	return 0;
 }
 
 static void job_close(struct job *j)
 {
+	pb_worker_cache_free(j->cache);
 	pb_gh_free(j->gh);
 	pb_state_close(j->state);
 	pb_log_set_redactor(NULL);

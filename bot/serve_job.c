@@ -179,9 +179,8 @@ static int run_child(const struct serve_job_opts *o, struct bot_child *c,
 	return 0;
 }
 
-/* A job taken back that ended (failed, cancelled): a process reports it. */
-static void report_lost(const struct serve_job_opts *o, struct bot_child *c,
-			const struct pb_job *job)
+void serve_job_report_end(const struct serve_job_opts *o, struct bot_child *c,
+			  const struct pb_job *job)
 {
 	char *const argv[] = { (char *)o->exe, "report-lost",
 			       (char *)job->public_id, (char *)o->conf, NULL };
@@ -222,7 +221,7 @@ static int take_back(const struct serve_job_opts *o, struct bot_child *c,
 	pb_log_warnx("job %s: now %s: %s", job->public_id,
 		     pb_job_state_name(now.state), now.note ? now.note : "");
 	if (now.state == PB_JOB_FAILED || now.state == PB_JOB_CANCELLED)
-		report_lost(o, c, &now);
+		serve_job_report_end(o, c, &now);
 	pb_job_release(&now);
 	return 0;
 }

@@ -1320,8 +1320,10 @@ static int on_writeable(struct pb_http_server_conn *c)
 		return 0;
 	if (!c->head_sent) {
 		if (answer_head(c) < 0) {
-			pb_log_error("http: cannot write the answer to %s",
-				     c->peer);
+			/* the client went away: its loss, not our error */
+			pb_log_info("http: cannot write the answer to %s: "
+				    "the connection is gone",
+				    c->peer);
 			return -1;
 		}
 	} else if (c->sent < c->out.len) {

@@ -376,17 +376,23 @@ static int id_at(struct payload *p, const char *path, int optional,
 	return 0;
 }
 
-/* Whether login is the bot's own: bot_login, or bot_login[bot] (an App). */
-static int is_self(const char *login, const char *bot_login)
+/* login without a final "[bot]" (how GitHub names an App's account) */
+static size_t login_base(const char *login)
 {
-	size_t n;
+	size_t n = strlen(login);
 
-	if (!bot_login || !*bot_login)
+	return n > 5 && !strcasecmp(login + n - 5, "[bot]") ? n - 5 : n;
+}
+
+int pb_gh_is_bot_login(const char *login, const char *bot_login)
+{
+	size_t n, m;
+
+	if (!login || !bot_login || !*bot_login)
 		return 0;
-	n = strlen(bot_login);
-	if (strncasecmp(login, bot_login, n))
-		return 0;
-	return !login[n] || !strcasecmp(login + n, "[bot]");
+	n = login_base(login);
+	m = login_base(bot_login);
+	return n == m && !strncasecmp(login, bot_login, n);
 }
 
 /* The author at path ("comment.user"): login and type into the event. */
@@ -454,7 +460,7 @@ static int read_comment(struct payload *p)
 		return ignore(p, "comment on an issue, not a pull request");
 	if ((rc = actor_at(p, "comment.user.login", "comment.user.type")))
 		return rc;
-	if (is_self(ev->actor, p->opt->bot_login))
+	if (pb_gh_is_bot_login(ev->actor, p->opt->bot_login))
 		return ignore(p, "comment by the bot itself");
 	if (ev->actor_type == PB_ACTOR_BOT)
 		return ignore(p, "comment by a Bot account");
@@ -492,7 +498,7 @@ static int read_label(struct payload *p)
 		return ignore(p, "label '%s' is not mapped in [labels]", label);
 	if ((rc = actor_at(p, "sender.login", "sender.type")))
 		return rc;
-	if (is_self(ev->actor, p->opt->bot_login))
+	if (pb_gh_is_bot_login(ev->actor, p->opt->bot_login))
 		return ignore(p, "label added by the bot itself");
 	if (ev->actor_type == PB_ACTOR_BOT)
 		return ignore(p, "label added by a Bot account");

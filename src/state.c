@@ -146,11 +146,23 @@ static const char MIGRATION_1[] =
 	"CREATE INDEX locks_pr ON locks(repo, pr);"
 
 /*
- * 5: issue 4's deploy history. Version 1 had no deployments table: each
+ * 5: collaborator permissions read from GitHub, kept briefly: each job runs
+ * in a process of its own, so a cache in memory would last one job.
+ */
+#define MIGRATION_5                     \
+	"CREATE TABLE permissions ("    \
+	" repo TEXT NOT NULL,"          \
+	" login TEXT NOT NULL,"         \
+	" level TEXT NOT NULL,"         \
+	" fetched_at INTEGER NOT NULL," \
+	" PRIMARY KEY (repo, login)) WITHOUT ROWID;"
+
+/*
+ * 6: issue 4's deploy history. Version 1 had no deployments table: each
  * publish (a deploy or a rollback) is one row, with the manifest as
  * written to the serving repository, so /rollback and /status read it back.
  */
-#define MIGRATION_5                                                           \
+#define MIGRATION_6                                                           \
 	"CREATE TABLE deployments ("                                          \
 	" id INTEGER PRIMARY KEY,"                                            \
 	" repo TEXT NOT NULL,"                                                \
@@ -171,8 +183,10 @@ static const char MIGRATION_1[] =
 	"CREATE INDEX deployments_job ON deployments(job_id);"                \
 	"CREATE INDEX evaluations_sha ON evaluations(repo, sha, passed);"
 
-static const char *const migrations[] = { MIGRATION_1, MIGRATION_2, MIGRATION_3,
-					  MIGRATION_4, MIGRATION_5 };
+static const char *const migrations[] = {
+	MIGRATION_1, MIGRATION_2, MIGRATION_3,
+	MIGRATION_4, MIGRATION_5, MIGRATION_6
+};
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
 		       PB_STATE_SCHEMA_VERSION,
@@ -233,6 +247,15 @@ int pb_db_err(struct pb_state *st, int rc)
 	}
 }
 
+/* Prepared once and kept, as every statement of the store: parsing them on
+   each transaction was a fifth of the committer's work. */
+static const char SQL_BEGIN[] = "BEGIN";
+static const char SQL_BEGIN_WRITE[] = "BEGIN IMMEDIATE";
+static const char SQL_COMMIT[] = "COMMIT";
+static const char SQL_SAVEPOINT[] = "SAVEPOINT one";
+static const char SQL_RELEASE[] = "RELEASE one";
+static const char SQL_ROLLBACK_TO[] = "ROLLBACK TO one";
+
 int pb_db_begin(struct pb_state *st, int write, const char *fmt, ...)
 {
 	char op[PB_DB_OP_MAX];
@@ -248,12 +271,8 @@ int pb_db_begin(struct pb_state *st, int write, const char *fmt, ...)
 				   op);
 	pthread_mutex_lock(&st->mu);
 	memcpy(st->op, op, sizeof(op));
-	rc = sqlite3_exec(st->db, write ? "BEGIN IMMEDIATE" : "BEGIN", NULL,
-			  NULL, NULL);
-	if (rc != SQLITE_OK) {
-		rc = pb_db_err(st, rc);
+	if ((rc = pb_db_exec(st, write ? SQL_BEGIN_WRITE : SQL_BEGIN, "")) < 0)
 		pthread_mutex_unlock(&st->mu);
-	}
 	return rc;
 }
 
@@ -269,12 +288,9 @@ static void stmts_reset(struct pb_state *st)
 
 int pb_db_end(struct pb_state *st, int rc)
 {
-	int src;
-
 	stmts_reset(st);
-	if (rc == 0 && (src = sqlite3_exec(st->db, "COMMIT", NULL, NULL,
-					   NULL)) != SQLITE_OK)
-		rc = pb_db_err(st, src);
+	if (rc == 0)
+		rc = pb_db_exec(st, SQL_COMMIT, "");
 	/* a failed statement may have rolled back already */
 	if (rc < 0 && !sqlite3_get_autocommit(st->db))
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
@@ -282,22 +298,13 @@ int pb_db_end(struct pb_state *st, int rc)
 	return rc;
 }
 
-int pb_db_savepoint(struct pb_state *st, const char *name)
+int pb_db_savepoint(struct pb_state *st)
 {
-	char sql[64];
-	int src;
-
-	snprintf(sql, sizeof(sql), "SAVEPOINT %s", name);
-	if ((src = sqlite3_exec(st->db, sql, NULL, NULL, NULL)) != SQLITE_OK)
-		return pb_db_err(st, src);
-	return 0;
+	return pb_db_exec(st, SQL_SAVEPOINT, "");
 }
 
-int pb_db_savepoint_end(struct pb_state *st, const char *name, int rc)
+int pb_db_savepoint_end(struct pb_state *st, int rc)
 {
-	char sql[96];
-	int src;
-
 	stmts_reset(st);
 	if (pb_db_tx_lost(st))
 		return rc < 0 ? rc :
@@ -305,16 +312,11 @@ int pb_db_savepoint_end(struct pb_state *st, const char *name, int rc)
 					   "the transaction was rolled "
 					   "back",
 					   st->path, st->op);
-	if (rc < 0)
-		snprintf(sql, sizeof(sql), "ROLLBACK TO %s; RELEASE %s", name,
-			 name);
-	else
-		snprintf(sql, sizeof(sql), "RELEASE %s", name);
-	src = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
-	if (src == SQLITE_OK)
-		return rc;
 	if (rc == 0)
-		return pb_db_err(st, src);
+		return pb_db_exec(st, SQL_RELEASE, "");
+	if (pb_db_exec(st, SQL_ROLLBACK_TO, "") == 0 &&
+	    pb_db_exec(st, SQL_RELEASE, "") == 0)
+		return rc;
 	/* half a savepoint must never commit: drop the whole transaction
 	   (pb_db_tx_lost() says so); rc's message says what went wrong */
 	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);

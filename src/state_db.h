@@ -51,12 +51,12 @@ int pb_db_begin(struct pb_state *st, int write, const char *fmt, ...)
 int pb_db_end(struct pb_state *st, int rc);
 
 /*
- * Inside a transaction: open savepoint name, then end it with rc: 0
- * releases it (its changes stay in the transaction), negative rolls back to
- * it first. Returns rc, or the savepoint's own failure.
+ * Inside a transaction: open the savepoint (one at a time), then end it
+ * with rc: 0 releases it (its changes stay in the transaction), negative
+ * rolls back to it first. Returns rc, or the savepoint's own failure.
  */
-int pb_db_savepoint(struct pb_state *st, const char *name);
-int pb_db_savepoint_end(struct pb_state *st, const char *name, int rc);
+int pb_db_savepoint(struct pb_state *st);
+int pb_db_savepoint_end(struct pb_state *st, int rc);
 
 /* 1 when SQLite rolled the whole open transaction back after an error. */
 int pb_db_tx_lost(struct pb_state *st);

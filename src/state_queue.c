@@ -217,9 +217,9 @@ static void accept_one(struct pb_state *st, struct pb_accept_req *req)
 		goto out;
 	}
 	out->n_ids = req->n;
-	if ((rc = pb_db_savepoint(st, "accept")) < 0)
+	if ((rc = pb_db_savepoint(st)) < 0)
 		goto out;
-	rc = pb_db_savepoint_end(st, "accept",
+	rc = pb_db_savepoint_end(st,
 				 accept_tx(st, req->d, req->jobs, req->n, out));
 out:
 	req->rc = rc;

@@ -16,6 +16,7 @@
 #include "prbot/log.h"
 #include "prbot/redact.h"
 #include "prbot/report_pr.h"
+#include "prbot/source_github.h"
 #include "prbot/state.h"
 #include "prbot/store.h"
 #include "prbot/worker.h"
@@ -23,31 +24,22 @@
 #include "worker_locks.h"
 #include "banned.h"
 
-#define CACHE_MAX 512
-
-/* ---- the permission cache ---- */
-
-struct perm_entry {
-	char *key; /* "OWNER/NAME:login" */
-	enum pb_perm perm;
-	time_t at;
-};
+/* ---- the permission cache: in the state store, for every job process ---- */
 
 struct pb_worker_cache {
-	pthread_mutex_t mu;
+	struct pb_state *st;
 	int ttl;
-	struct perm_entry v[CACHE_MAX];
-	size_t n;
 };
 
-int pb_worker_cache_new(struct pb_worker_cache **out, int ttl_sec)
+int pb_worker_cache_new(struct pb_worker_cache **out, struct pb_state *st,
+			int ttl_sec)
 {
 	struct pb_worker_cache *c = calloc(1, sizeof(*c));
 
 	*out = NULL;
 	if (!c)
 		return pb_err_set("out of memory");
-	pthread_mutex_init(&c->mu, NULL);
+	c->st = st;
 	c->ttl = ttl_sec;
 	*out = c;
 	return 0;
@@ -55,69 +47,29 @@ int pb_worker_cache_new(struct pb_worker_cache **out, int ttl_sec)
 
 void pb_worker_cache_free(struct pb_worker_cache *c)
 {
-	size_t i;
-
-	if (!c)
-		return;
-	for (i = 0; i < c->n; i++)
-		free(c->v[i].key);
-	pthread_mutex_destroy(&c->mu);
 	free(c);
 }
 
-static void cache_drop(struct pb_worker_cache *c, size_t i)
+/* 1 and *out when a fresh answer is kept; a store failure is a miss. */
+static int cache_get(struct pb_worker_cache *c, const char *repo,
+		     const char *login, enum pb_perm *out, time_t now)
 {
-	free(c->v[i].key);
-	memmove(&c->v[i], &c->v[i + 1], (c->n - i - 1) * sizeof(c->v[0]));
-	c->n--;
-}
+	char level[16];
 
-/* 1 and *out when a fresh answer is cached. */
-static int cache_get(struct pb_worker_cache *c, const char *key,
-		     enum pb_perm *out, time_t now)
-{
-	size_t i;
-	int hit = 0;
-
-	if (!c)
+	if (!c || pb_state_perm_get(c->st, repo, login, (int64_t)now - c->ttl,
+				    level, sizeof(level)) <= 0)
 		return 0;
-	pthread_mutex_lock(&c->mu);
-	for (i = 0; i < c->n; i++) {
-		if (strcmp(c->v[i].key, key))
-			continue;
-		if (now - c->v[i].at < c->ttl) {
-			*out = c->v[i].perm;
-			hit = 1;
-		} else {
-			cache_drop(c, i);
-		}
-		break;
-	}
-	pthread_mutex_unlock(&c->mu);
-	return hit;
+	return pb_perm_parse(out, level) == 0;
 }
 
-static void cache_put(struct pb_worker_cache *c, const char *key,
-		      enum pb_perm perm, time_t now)
+/* Keep an answer; failing to is only logged (the next job asks again). */
+static void cache_put(struct pb_worker_cache *c, const char *repo,
+		      const char *login, enum pb_perm perm, time_t now)
 {
-	char *k;
-	size_t i;
-
-	if (!c || !(k = strdup(key)))
-		return;
-	pthread_mutex_lock(&c->mu);
-	for (i = 0; i < c->n; i++)
-		if (!strcmp(c->v[i].key, key)) {
-			cache_drop(c, i);
-			break;
-		}
-	if (c->n == CACHE_MAX)
-		cache_drop(c, 0); /* oldest first: entries are in put order */
-	c->v[c->n].key = k;
-	c->v[c->n].perm = perm;
-	c->v[c->n].at = now;
-	c->n++;
-	pthread_mutex_unlock(&c->mu);
+	if (c && pb_state_perm_put(c->st, repo, login, pb_perm_name(perm),
+				   (int64_t)now, (int64_t)now - c->ttl) < 0)
+		pb_log_warnx("permission of %s on %s not kept: %s", login, repo,
+			     pb_err_last());
 }
 
 /* ---- one job ---- */
@@ -309,15 +261,13 @@ static int authorize(struct run *r)
 	const struct pb_worker_env *env = r->env;
 	enum pb_perm need = pb_pr_command_level(r->cmd, env->cfg), have;
 	const struct pb_conf_repo *rc_repo = repo_conf(env->cfg, r->job.repo);
-	struct pb_buf key = PB_BUF_INIT, msg = PB_BUF_INIT;
+	struct pb_buf msg = PB_BUF_INIT;
 	time_t now = time(NULL);
 	int rc = 0;
 
 	if (!env->gh)
 		return 1; /* no GitHub: a local source, trusted */
-	if (pb_buf_printf(&key, "%s:%s", r->job.repo, r->job.actor) < 0)
-		return PB_ERROR;
-	if (!cache_get(env->cache, key.ptr, &have, now)) {
+	if (!cache_get(env->cache, r->job.repo, r->job.actor, &have, now)) {
 		rc = pb_gh_permission(env->gh, &have, r->job.repo,
 				      r->job.actor);
 		if (rc < 0) {
@@ -332,7 +282,7 @@ static int authorize(struct run *r)
 				       msg.ptr);
 			goto out;
 		}
-		cache_put(env->cache, key.ptr, have, now);
+		cache_put(env->cache, r->job.repo, r->job.actor, have, now);
 	}
 	if (have < need) {
 		pb_buf_printf(&msg,
@@ -356,7 +306,6 @@ static int authorize(struct run *r)
 	}
 	rc = 1;
 out:
-	pb_buf_release(&key);
 	pb_buf_release(&msg);
 	return rc < 0 ? rc : rc == 1 ? 1 : 2;
 }
@@ -836,21 +785,6 @@ static char *final_body(struct run *r, const json_t *report, const char *note,
 	return cut;
 }
 
-/* "prbot" and "prbot[bot]" are one account (token or App): 1 when login is. */
-static int is_bot_login(const char *login, const char *bot)
-{
-	size_t n = strlen(bot), m;
-
-	if (!login)
-		return 0;
-	m = strlen(login);
-	if (n > 5 && !strcmp(bot + n - 5, "[bot]"))
-		n -= 5;
-	if (m > 5 && !strcmp(login + m - 5, "[bot]"))
-		m -= 5;
-	return m == n && !strncmp(login, bot, n);
-}
-
 /*
  * Minimize as outdated prbot's older results of this command on the PR, so
  * the newest one is what a reader sees. GitHub's comment list does not say
@@ -885,7 +819,7 @@ static void minimize_older(struct run *r)
 		const struct pb_gh_comment *c = &l.v[i];
 
 		if (c->id == r->report_id || !c->node_id ||
-		    !is_bot_login(c->user_login, bot) ||
+		    !pb_gh_is_bot_login(c->user_login, bot) ||
 		    !pb_pr_marker_parse(c->body, r->job.command, job,
 					sizeof(job)) ||
 		    !strcmp(job, r->job.public_id))

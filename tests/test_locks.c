@@ -398,8 +398,10 @@ static void test_migration_4_keeps_the_locks_of_pull_requests(void **state)
 
 	pb_state_close(f->st);
 	f->st = NULL;
+	/* a version 3 store: the old locks table, nothing of 4 and later */
 	raw_exec(f->path,
 		 "DROP TABLE deployments; DROP INDEX evaluations_sha;"
+		 "DROP TABLE permissions;"
 		 "DROP INDEX locks_pr; DROP TABLE locks;"
 		 "CREATE TABLE locks (environment TEXT NOT NULL, repo TEXT NOT "
 		 "NULL, holder_pr INTEGER, holder_actor TEXT NOT NULL, reason "

@@ -546,6 +546,35 @@ static const struct author_case author_cases[] = {
 	{ "prbot", "octocat", "Organization", NULL },
 };
 
+/* The bot's own account, under a token or as a GitHub App. */
+static void test_bot_login_matches_token_and_app_accounts(void **state)
+{
+	static const struct {
+		const char *login, *bot;
+		int want;
+	} t[] = {
+		{ "prbot", "prbot", 1 },
+		{ "prbot[bot]", "prbot", 1 },
+		{ "prbot", "prbot[bot]", 1 },
+		{ "PrBot[BOT]", "prbot", 1 },
+		{ "prbot2", "prbot", 0 },
+		{ "prbo", "prbot", 0 },
+		{ "prbot[bot]x", "prbot", 0 },
+		{ "[bot]", "prbot", 0 },
+		{ "prbot", "", 0 },
+		{ "prbot", NULL, 0 },
+		{ NULL, "prbot", 0 },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (pb_gh_is_bot_login(t[i].login, t[i].bot) != t[i].want)
+			fail_msg("'%s' as '%s': want %d",
+				 t[i].login ? t[i].login : "(null)",
+				 t[i].bot ? t[i].bot : "(null)", t[i].want);
+}
+
 static void test_comments_by_bots_are_ignored(void **state)
 {
 	struct pb_gh_options opt = default_opt;
@@ -1091,6 +1120,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sign_matches_github_docs_vector),
 		cmocka_unit_test(test_verify_signature_table),
+		cmocka_unit_test(test_bot_login_matches_token_and_app_accounts),
 		cmocka_unit_test(test_bad_signature_is_401_before_parsing),
 		cmocka_unit_test(test_signatures_agree_with_octokit),
 		cmocka_unit_test(test_pr_comment_is_accepted_with_every_field),

@@ -228,8 +228,9 @@ static void test_open_creates_folder_and_private_file_in_wal_mode(void **state)
 				 "SELECT count(*) FROM sqlite_schema "
 				 "WHERE type = 'table' AND name IN "
 				 "('deliveries', 'jobs', 'job_stages', "
-				 "'evaluations', 'locks', 'deployments')"),
-			 6);
+				 "'evaluations', 'locks', 'permissions', "
+				 "'deployments')"),
+			 7);
 	/* WAL is a property of the file: a fresh connection sees it */
 	assert_int_equal(raw_int(f->path, "SELECT journal_mode = 'wal' FROM "
 					  "pragma_journal_mode"),
@@ -310,34 +311,31 @@ static void test_open_refuses_an_empty_path(void **state)
 /* Each migration is one transaction: a failing one leaves no trace. */
 static void test_failed_migration_keeps_the_previous_version(void **state)
 {
-	static const char *const bad[] = {
-		"not run: version 1 is there already",
-		"not run: version 2 is there already",
-		"not run: version 3 is there already",
-		"not run: version 4 is there already",
-		"not run: version 5 is there already",
-		"CREATE TABLE extra (a); INSERT INTO nosuch VALUES (1);",
-	};
-	static const char *const good[] = {
-		"not run", "not run", "not run",
-		"not run", "not run", "CREATE TABLE extra (a);",
-	};
+	enum { NEXT = PB_STATE_SCHEMA_VERSION + 1 };
+	const char *bad[NEXT], *good[NEXT];
 	struct fixture *f = *state;
+	int i;
 
+	for (i = 0; i < NEXT - 1; i++) /* there already: not run */
+		bad[i] = good[i] = "not run: this version is there already";
+	bad[NEXT - 1] =
+		"CREATE TABLE extra (a); INSERT INTO nosuch VALUES (1);";
+	good[NEXT - 1] = "CREATE TABLE extra (a);";
 	open_ok(f);
-	assert_int_equal(pb_db_migrate(f->st, bad, 6), PB_ERROR);
-	assert_msg("state store '%s': cannot migrate to schema version 6: no "
+	assert_int_equal(pb_db_migrate(f->st, bad, NEXT), PB_ERROR);
+	assert_msg("state store '%s': cannot migrate to schema version %d: no "
 		   "such table: nosuch",
-		   f->path);
-	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 5);
+		   f->path, (int)NEXT);
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"),
+			 PB_STATE_SCHEMA_VERSION);
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_schema "
 					  "WHERE name = 'extra'"),
 			 0);
 
-	assert_int_equal(pb_db_migrate(f->st, good, 6), 0);
-	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 6);
+	assert_int_equal(pb_db_migrate(f->st, good, NEXT), 0);
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), NEXT);
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM extra"), 0);
-	/* and this prbot, which knows only version 5, now refuses it */
+	/* and this prbot, which knows only the versions before, refuses it */
 	pb_state_close(f->st);
 	f->st = NULL;
 	assert_int_equal(pb_state_open(&f->st, f->path), PB_EINVAL);
@@ -682,6 +680,49 @@ test_checkpointer_keeps_the_wal_short_off_the_commit_path(void **state)
 	assert_int_equal(pb_state_checkpoints(f->st), 0);
 	enqueue(f->st, "d-after", &j);
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM jobs"), 1501);
+}
+
+/* Permissions read from GitHub: fresh ones found, stale ones not. */
+static void test_permissions_are_kept_for_a_while(void **state)
+{
+	struct fixture *f = *state;
+	char level[16] = "";
+
+	open_ok(f);
+	assert_int_equal(pb_state_perm_get(f->st, REPO, "alice", NOW - 60,
+					   level, sizeof(level)),
+			 0);
+	assert_int_equal(pb_state_perm_put(f->st, REPO, "alice", "write", NOW,
+					   NOW - 60),
+			 0);
+	assert_int_equal(pb_state_perm_get(f->st, REPO, "alice", NOW - 60,
+					   level, sizeof(level)),
+			 1);
+	assert_string_equal(level, "write");
+	/* another repository, another login: not the same answer */
+	assert_int_equal(pb_state_perm_get(f->st, "octo/other", "alice",
+					   NOW - 60, level, sizeof(level)),
+			 0);
+	assert_int_equal(pb_state_perm_get(f->st, REPO, "bob", NOW - 60, level,
+					   sizeof(level)),
+			 0);
+	/* a minute later it is stale */
+	assert_int_equal(pb_state_perm_get(f->st, REPO, "alice", NOW + 1, level,
+					   sizeof(level)),
+			 0);
+	/* a new answer replaces it, and drops what is older than its ttl */
+	assert_int_equal(pb_state_perm_put(f->st, REPO, "bob", "read",
+					   NOW + 100, NOW + 40),
+			 0);
+	assert_int_equal(pb_state_perm_put(f->st, REPO, "bob", "maintain",
+					   NOW + 101, NOW + 41),
+			 0);
+	assert_int_equal(pb_state_perm_get(f->st, REPO, "bob", NOW + 50, level,
+					   sizeof(level)),
+			 1);
+	assert_string_equal(level, "maintain");
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM permissions"),
+			 1);
 }
 
 /* ---- claiming ---- */
@@ -1614,6 +1655,18 @@ static int call_locks(struct pb_state *st)
 	return pb_state_locks(st, REPO, &l);
 }
 
+static int call_perm_get(struct pb_state *st)
+{
+	char level[16];
+
+	return pb_state_perm_get(st, REPO, "alice", NOW, level, sizeof(level));
+}
+
+static int call_perm_put(struct pb_state *st)
+{
+	return pb_state_perm_put(st, REPO, "alice", "write", NOW, NOW - 60);
+}
+
 static const struct {
 	int (*call)(struct pb_state *st);
 	const char *op; /* as the message names it */
@@ -1638,6 +1691,8 @@ static const struct {
 	{ call_unlock, "unlock 'staging' of " REPO },
 	{ call_unlock_pr, "unlock the environments of " REPO "#7" },
 	{ call_locks, "list the locks of " REPO },
+	{ call_perm_get, "read the permission of 'alice'" },
+	{ call_perm_put, "keep the permission of 'alice'" },
 };
 
 #define N_CALLS (sizeof(calls) / sizeof(calls[0]))
@@ -1762,6 +1817,7 @@ int main(void)
 		T(test_batch_settles_each_delivery_on_its_own),
 		T(test_batch_that_cannot_commit_stores_nothing),
 		T(test_checkpointer_keeps_the_wal_short_off_the_commit_path),
+		T(test_permissions_are_kept_for_a_while),
 		T(test_queued_counter_follows_the_jobs_table),
 		T(test_claim_takes_the_oldest_queued_job_with_a_lease),
 		T(test_claim_never_gives_a_job_twice_across_threads),

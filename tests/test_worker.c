@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 #include <jansson.h>
+#include <sqlite3.h>
 
 #include "prbot/buf.h"
 #include "prbot/config.h"
@@ -192,11 +193,28 @@ static int group_teardown(void **state)
 	return 0;
 }
 
+/* Each test starts with no permission kept from the one before. */
+static int perms_forget(void)
+{
+	char path[PB_TEST_DIR_MAX + 16];
+	sqlite3 *db = NULL;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/prbot.db", W.dir);
+	rc = sqlite3_open(path, &db) != SQLITE_OK ||
+	     sqlite3_exec(db, "DELETE FROM permissions", NULL, NULL, NULL) !=
+		     SQLITE_OK;
+	sqlite3_close(db);
+	return rc ? -1 : 0;
+}
+
 static int test_setup(void **state)
 {
 	(void)state;
 	pb_test_fake_github_reset(&W.fake);
-	return pb_worker_cache_new(&W.cache, PB_WORKER_PERM_TTL);
+	if (perms_forget() < 0)
+		return -1;
+	return pb_worker_cache_new(&W.cache, W.st, PB_WORKER_PERM_TTL);
 }
 
 static int test_teardown(void **state)

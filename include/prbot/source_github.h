@@ -117,6 +117,13 @@ int pb_gh_webhook_parse(struct pb_event *ev, struct pb_gh_result *res,
 			size_t len);
 
 /* The HTTP status of a verdict: 202, 200, 200, 400, 401. */
+/*
+ * 1 when login is the bot's own account: bot_login itself or with "[bot]"
+ * after it (a GitHub App's account), either side may carry the suffix;
+ * ASCII case is ignored, as GitHub does. 0 when bot_login is empty.
+ */
+int pb_gh_is_bot_login(const char *login, const char *bot_login);
+
 int pb_gh_verdict_status(enum pb_gh_verdict v);
 
 #endif

@@ -47,7 +47,7 @@ struct pb_state;
 #define PB_STATE_BUSY_MS	5000 /* wait for another process's lock */
 #define PB_STATE_QUEUE_MAX	1000 /* default bound on queued jobs */
 #define PB_STATE_MAX_ATTEMPTS	3    /* default starts before a job fails */
-#define PB_STATE_SCHEMA_VERSION 5    /* the migrations this prbot knows */
+#define PB_STATE_SCHEMA_VERSION 6    /* the migrations this prbot knows */
 
 /*
  * Open (creating the folders and the file, mode 0600, when missing) and
@@ -60,6 +60,20 @@ int pb_state_open(struct pb_state **out, const char *path);
 
 /* Close the connection and free st; NULL is a no-op. No call may be running. */
 void pb_state_close(struct pb_state *st);
+
+/* ---- permissions read from GitHub, kept briefly (all job processes) ---- */
+
+/*
+ * The level GitHub gave login on repo ("write", ...) into level (size n),
+ * if it was read at or after since: 1 then, 0 when there is none as fresh.
+ */
+int pb_state_perm_get(struct pb_state *st, const char *repo, const char *login,
+		      int64_t since, char *level, size_t n);
+
+/* Keep level for (repo, login) as read at now; older rows than drop_before
+   go at the same time, so the table stays small. */
+int pb_state_perm_put(struct pb_state *st, const char *repo, const char *login,
+		      const char *level, int64_t now, int64_t drop_before);
 
 /* WAL frames after which a checkpoint copies them into the database. */
 #define PB_STATE_CKPT_FRAMES 1000

@@ -30,8 +30,9 @@ struct pb_worker_env {
 	atomic_int *stopping;
 	/*
 	 * Collaborator permissions read from GitHub, kept for a short while
-	 * (pb_worker_cache_new()); shared by the workers, owned by the daemon.
-	 * NULL: every job asks GitHub.
+	 * in the state store (pb_worker_cache_new()), so every job process
+	 * sees what another read; owned by the caller. NULL: every job asks
+	 * GitHub.
 	 */
 	struct pb_worker_cache *cache;
 };
@@ -43,13 +44,16 @@ struct pb_worker_env {
 #define PB_WORKER_PERM_TTL 60
 
 /*
- * A permission cache (thread-safe: one mutex) keeping each (repo, login)
- * answer ttl_sec seconds, at most 512 of them (the oldest goes first).
- * Returns 0 or PB_ERROR (out of memory). Caller owns *out:
- * pb_worker_cache_free() (NULL is a no-op) once no worker runs.
+ * A permission cache keeping each (repo, login) answer ttl_sec seconds in
+ * the state store st (borrowed: it must outlive the cache), where every
+ * job process of the daemon finds it (pb_state_perm_get()); older answers
+ * are dropped as new ones are kept. A store failure only costs a GitHub
+ * call. Returns 0 or PB_ERROR (out of memory). Caller owns *out:
+ * pb_worker_cache_free() (NULL is a no-op).
  */
 struct pb_worker_cache;
-int pb_worker_cache_new(struct pb_worker_cache **out, int ttl_sec);
+int pb_worker_cache_new(struct pb_worker_cache **out, struct pb_state *st,
+			int ttl_sec);
 void pb_worker_cache_free(struct pb_worker_cache *c);
 
 /*

@@ -166,6 +166,11 @@ check "restart: the last status is success" \
 check "restart: exactly one success status" \
 	test "$(q "status_list('$SLOW').count(('success', 'prbot/evaluate'))")" -eq 1
 
+# alice's permission was read once: the jobs (each in its own prbot-job
+# process, one after a restart) found it kept in the state store
+check "permission: read from GitHub once for alice's three job runs" \
+	test "$(q "len([r for r in R if path(r).endswith('/collaborators/alice/permission')])")" -eq 1
+
 # ---- 6. SIGTERM: exit 0 ----
 
 term_daemon 15

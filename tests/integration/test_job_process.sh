@@ -3,7 +3,8 @@
 # A job process killed with SIGKILL is taken back at once and its job runs
 # again (one report, marked as a retry); killed at every attempt, the job
 # fails with a report on the PR; a daemon killed with SIGKILL takes its job
-# processes and their training children down with it.
+# processes and their training children down with it; a job whose every
+# attempt died with the daemon is failed at the next start, with a report.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/fake_lib.sh"
 
@@ -151,6 +152,34 @@ check "daemon kill: the job process and its training are gone" \
 	session_gone "${JP:-0}"
 check "daemon kill: the job is left running for the next start" \
 	test "$(sql "select state from jobs where comment_id='2003'")" = running
+
+# ---- 4. the daemon killed at every attempt: failed, and reported, at the
+# next start ----
+
+for attempt in 2 3; do
+	if ! start_daemon "$T/bot.conf" "$T/serve.log"; then
+		fail "restart before attempt $attempt: /healthz answers"
+		finish
+	fi
+	JP=$(job_pid || true)
+	for _ in $(seq 1 100); do
+		[ -n "$JP" ] && running_sleep "$JP" && break
+		sleep 0.1
+	done
+	check "restart: attempt $attempt of the job runs" running_sleep "${JP:-0}"
+	stop_daemon
+	session_gone "${JP:-0}" >/dev/null || true
+done
+if ! start_daemon "$T/bot.conf" "$T/serve.log"; then
+	fail "last restart: /healthz answers"
+	finish
+fi
+check "3 daemon kills: the job failed after attempt 3 of 3" \
+	test "$(sql "select state||' '||attempts from jobs where comment_id='2003'")" = "failed 3"
+check "3 daemon kills: a failure status on the head SHA" \
+	wait_for 20 "status_list('$SLOW')[-1] == ('failure', 'prbot/evaluate')"
+check "3 daemon kills: the PR is told the job failed" \
+	wait_for 20 "any('failed' in body(c) and 'j-3' in body(c) for c in created(9))"
 
 if [ "$failures" -ne 0 ]; then
 	echo "--- serve.log"
