@@ -14,57 +14,22 @@
 
 #include "prbot/err.h"
 #include "prbot/state.h"
+#include "testutil.h"
 
 #define NOW  ((int64_t)1700000000)
 #define REPO "octo/models"
 
-struct fixture {
-	char dir[64];
-	char path[128];
-	struct pb_state *st;
-};
-
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	if (!f)
-		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/prbot-test-locks.XXXXXX");
-	if (!mkdtemp(f->dir)) {
-		fprintf(stderr, "mkdtemp: %s\n", strerror(errno));
-		free(f);
-		return -1;
-	}
-	snprintf(f->path, sizeof(f->path), "%s/prbot.db", f->dir);
-	if (pb_state_open(&f->st, f->path) < 0) {
-		fprintf(stderr, "open: %s\n", pb_err_last());
-		rmdir(f->dir);
-		free(f);
-		return -1;
-	}
-	*state = f;
-	return 0;
+	return pb_test_store_setup(state, "locks");
 }
 
 static int teardown(void **state)
 {
-	static const char *const ext[] = { "", "-wal", "-shm" };
-	struct fixture *f = *state;
-	char p[160];
-	size_t i;
-
-	pb_state_close(f->st);
-	for (i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
-		snprintf(p, sizeof(p), "%s%s", f->path, ext[i]);
-		unlink(p);
-	}
-	rmdir(f->dir);
-	free(f);
-	return 0;
+	return pb_test_store_teardown(state);
 }
 
-static void reopen(struct fixture *f)
+static void reopen(struct pb_test_store *f)
 {
 	pb_state_close(f->st);
 	f->st = NULL;
@@ -107,7 +72,7 @@ static void raw_exec(const char *path, const char *sql)
 
 static void test_take_then_again_by_the_same_pr_is_idempotent(void **state)
 {
-	struct fixture *f = *state;
+	struct pb_test_store *f = *state;
 	struct pb_env_lock l;
 
 	l = take(f->st, "staging", 1, "alice", "load test", NOW, 0, 1);
@@ -130,7 +95,7 @@ static void test_take_then_again_by_the_same_pr_is_idempotent(void **state)
 
 static void test_take_held_by_another_pr_is_busy_and_names_it(void **state)
 {
-	struct fixture *f = *state;
+	struct pb_test_store *f = *state;
 	struct pb_env_lock l;
 
 	l = take(f->st, "staging", 1, "alice", NULL, NOW, 0, 1);
@@ -162,7 +127,7 @@ static void test_take_held_by_another_pr_is_busy_and_names_it(void **state)
 
 static void test_take_refuses_bad_input_with_nothing_held(void **state)
 {
-	struct fixture *f = *state;
+	struct pb_test_store *f = *state;
 	struct pb_env_lock w = want("../prod", 1, "alice", NULL), held;
 	struct pb_env_lock_list all;
 	int taken = 7;
@@ -214,7 +179,7 @@ static void test_env_name_check_accepts_only_plain_names(void **state)
 
 static void test_unlock_releases_whoever_holds_it(void **state)
 {
-	struct fixture *f = *state;
+	struct pb_test_store *f = *state;
 	struct pb_env_lock l, was;
 
 	l = take(f->st, "staging", 1, "alice", "demo", NOW, 0, 1);
@@ -240,7 +205,7 @@ static void test_unlock_releases_whoever_holds_it(void **state)
 
 static void test_unlock_pr_releases_all_its_locks_only(void **state)
 {
-	struct fixture *f = *state;
+	struct pb_test_store *f = *state;
 	struct pb_env_lock_list out, all;
 	struct pb_env_lock l;
 
@@ -273,7 +238,7 @@ static void test_unlock_pr_releases_all_its_locks_only(void **state)
 
 static void test_locks_lists_a_repository_by_environment(void **state)
 {
-	struct fixture *f = *state;
+	struct pb_test_store *f = *state;
 	struct pb_env_lock_list all;
 	struct pb_env_lock l,
 		w = { "octo/other", "alpha", 4, "carol", NULL, 0 };
@@ -304,7 +269,7 @@ static void test_locks_lists_a_repository_by_environment(void **state)
 
 static void test_locks_survive_a_restart(void **state)
 {
-	struct fixture *f = *state;
+	struct pb_test_store *f = *state;
 	struct pb_env_lock_list all;
 	struct pb_env_lock l;
 
@@ -323,7 +288,7 @@ static void test_locks_survive_a_restart(void **state)
 /* A closed PR's delivery releases its locks in its own transaction, once. */
 static void test_closed_delivery_releases_the_pr_locks(void **state)
 {
-	struct fixture *f = *state;
+	struct pb_test_store *f = *state;
 	struct pb_delivery d = {
 		.id = "d-closed",
 		.source = "github",
@@ -393,7 +358,7 @@ static void test_closed_delivery_releases_the_pr_locks(void **state)
 /* Version 1's locks table (never written by a release) becomes version 4's. */
 static void test_migration_4_keeps_the_locks_of_pull_requests(void **state)
 {
-	struct fixture *f = *state;
+	struct pb_test_store *f = *state;
 	struct pb_env_lock_list all;
 
 	pb_state_close(f->st);

@@ -14,58 +14,24 @@
 #include "prbot/err.h"
 #include "prbot/state.h"
 #include "worker_locks.h"
+#include "testutil.h"
 
 #define REPO "octo/ml"
 /* 2023-11-14 22:13:20 UTC */
 #define NOW ((int64_t)1700000000)
 
-struct fixture {
-	char dir[64];
-	char path[128];
-	struct pb_state *st;
-};
-
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	if (!f)
-		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/prbot-test-wlocks.XXXXXX");
-	if (!mkdtemp(f->dir)) {
-		fprintf(stderr, "mkdtemp: %s\n", strerror(errno));
-		free(f);
-		return -1;
-	}
-	snprintf(f->path, sizeof(f->path), "%s/prbot.db", f->dir);
-	if (pb_state_open(&f->st, f->path) < 0) {
-		fprintf(stderr, "open: %s\n", pb_err_last());
-		rmdir(f->dir);
-		free(f);
-		return -1;
-	}
-	*state = f;
-	return 0;
+	return pb_test_store_setup(state, "worker-locks");
 }
 
 static int teardown(void **state)
 {
-	static const char *const ext[] = { "", "-wal", "-shm" };
-	struct fixture *f = *state;
-	char p[160];
-	size_t i;
-
-	pb_state_close(f->st);
-	for (i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
-		snprintf(p, sizeof(p), "%s%s", f->path, ext[i]);
-		unlink(p);
-	}
-	rmdir(f->dir);
-	free(f);
-	return 0;
+	return pb_test_store_teardown(state);
 }
 
-static struct pb_lock_ask ask(struct fixture *f, int64_t pr, const char *actor)
+static struct pb_lock_ask ask(struct pb_test_store *f, int64_t pr,
+			      const char *actor)
 {
 	struct pb_lock_ask a = { f->st, REPO, pr, actor, 0, NOW };
 
@@ -73,7 +39,7 @@ static struct pb_lock_ask ask(struct fixture *f, int64_t pr, const char *actor)
 }
 
 /* The reply of /lock ENV [reason] by actor on pr, compared with want. */
-static void lock_says(struct fixture *f, int64_t pr, const char *actor,
+static void lock_says(struct pb_test_store *f, int64_t pr, const char *actor,
 		      const char *env, const char *reason, const char *want)
 {
 	struct pb_lock_ask a = ask(f, pr, actor);
@@ -85,7 +51,7 @@ static void lock_says(struct fixture *f, int64_t pr, const char *actor,
 	pb_buf_release(&b);
 }
 
-static void unlock_says(struct fixture *f, int64_t pr, const char *actor,
+static void unlock_says(struct pb_test_store *f, int64_t pr, const char *actor,
 			const char *env, const char *want)
 {
 	struct pb_lock_ask a = ask(f, pr, actor);
@@ -97,7 +63,7 @@ static void unlock_says(struct fixture *f, int64_t pr, const char *actor,
 	pb_buf_release(&b);
 }
 
-static void locks_say(struct fixture *f, const char *want)
+static void locks_say(struct pb_test_store *f, const char *want)
 {
 	struct pb_lock_ask a = ask(f, 2, "carol");
 	struct pb_buf b = PB_BUF_INIT;
@@ -110,7 +76,7 @@ static void locks_say(struct fixture *f, const char *want)
 
 static void test_lock_then_again_then_from_another_pr(void **state)
 {
-	struct fixture *f = *state;
+	struct pb_test_store *f = *state;
 
 	lock_says(f, 1, "alice", "staging", "load test",
 		  "@alice locked `staging` for this pull request (reason: "
@@ -135,7 +101,7 @@ static void test_lock_then_again_then_from_another_pr(void **state)
 
 static void test_lock_refuses_a_bad_name_and_a_closed_pr(void **state)
 {
-	struct fixture *f = *state;
+	struct pb_test_store *f = *state;
 	struct pb_lock_ask a = ask(f, 3, "alice");
 	struct pb_buf b = PB_BUF_INIT;
 
@@ -153,7 +119,7 @@ static void test_lock_refuses_a_bad_name_and_a_closed_pr(void **state)
 
 static void test_unlock_names_the_holder_or_says_not_locked(void **state)
 {
-	struct fixture *f = *state;
+	struct pb_test_store *f = *state;
 
 	unlock_says(f, 2, "carol", "staging",
 		    "@carol: `staging` is not locked in " REPO
@@ -177,7 +143,7 @@ static void test_unlock_names_the_holder_or_says_not_locked(void **state)
 
 static void test_locks_is_a_table_by_environment(void **state)
 {
-	struct fixture *f = *state;
+	struct pb_test_store *f = *state;
 	struct pb_buf b = PB_BUF_INIT;
 
 	lock_says(f, 1, "alice", "staging", "demo | v2",

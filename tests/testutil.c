@@ -25,6 +25,7 @@
 #include "prbot/checkout.h"
 #include "prbot/err.h"
 #include "prbot/http_client.h"
+#include "prbot/state.h"
 #include "testutil.h"
 
 int pb_test_enter_data_dir(const char *subdir)
@@ -114,6 +115,30 @@ int pb_test_fixture_free(void *fixture)
 
 	free(fixture);
 	return rc;
+}
+
+int pb_test_store_setup(void **state, const char *name)
+{
+	struct pb_test_store *f = pb_test_fixture_new(sizeof(*f), name);
+
+	if (!f)
+		return -1;
+	snprintf(f->path, sizeof(f->path), "%s/prbot.db", f->dir);
+	if (pb_state_open(&f->st, f->path) < 0) {
+		fprintf(stderr, "open: %s\n", pb_err_last());
+		pb_test_fixture_free(f);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+int pb_test_store_teardown(void **state)
+{
+	struct pb_test_store *f = *state;
+
+	pb_state_close(f->st);
+	return pb_test_fixture_free(f);
 }
 
 void pb_test_write_file(const char *path, const void *data, size_t len)

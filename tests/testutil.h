@@ -40,6 +40,17 @@ void *pb_test_fixture_new(size_t size, const char *name);
 /* Remove the fixture's folder and free it; 0, or -1 as pb_test_rmtree(). */
 int pb_test_fixture_free(void *fixture);
 
+/* A state store in a fresh folder, for the tests of what stores things. */
+struct pb_test_store {
+	char dir[PB_TEST_DIR_MAX]; /* first: a pb_test_fixture_new() fixture */
+	char path[PB_TEST_DIR_MAX + 16]; /* DIR/prbot.db */
+	struct pb_state *st;
+};
+
+/* cmocka setup and teardown: *state is a struct pb_test_store, open. */
+int pb_test_store_setup(void **state, const char *name);
+int pb_test_store_teardown(void **state);
+
 /* Replace path with len bytes of data; the test fails if that cannot be. */
 void pb_test_write_file(const char *path, const void *data, size_t len);
 

@@ -37,6 +37,21 @@ fake_start() {
 	FAKE=http://127.0.0.1:$port
 }
 
+# fake_conf CONF PORT TOKEN_VAR SECRET_VAR: write_conf's CONF, serving on
+# 127.0.0.1:PORT with one worker, GitHub being the fake (token and webhook
+# secret from the environment variables named); append more sections after
+fake_conf() {
+	write_conf "$1"
+	sed -i "/^\[server\]/a listen = 127.0.0.1:$2\nworkers = 1" "$1"
+	cat >>"$1" <<CONF
+[github]
+api_url = $FAKE
+token = env:$3
+webhook_secret = env:$4
+bot_login = prbot
+CONF
+}
+
 # q PYTHON-EXPR: evaluate EXPR over what the fake saw and holds, print it;
 # R = the recorded requests, S = the fake's state, and helpers:
 #   posts(suffix) / patches(suffix): bodies of POSTs / PATCHes to a path

@@ -72,6 +72,18 @@ sql() {
 	$PY -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); r=c.execute(sys.argv[2]).fetchone(); print(r[0] if r else "")' "${DB:-$T/prbot.db}" "$1"
 }
 
+# sql_is SECONDS QUERY WANT: QUERY's value is WANT within SECONDS (polled:
+# a job posts its statuses before it finishes in the store)
+sql_is() {
+	local n=$(($1 * 10))
+	for _ in $(seq 1 "$n"); do
+		[ "$(sql "$2")" = "$3" ] && return 0
+		sleep 0.1
+	done
+	echo "  $2: '$(sql "$2")', not '$3'"
+	return 1
+}
+
 # send NAME EVENT DELIVERY BODY [--unsigned|--bad-sig]: the daemon's answer
 # in $T/NAME.ans
 send() {

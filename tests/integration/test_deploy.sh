@@ -127,14 +127,8 @@ PORT=$(freeport)
 URL=http://127.0.0.1:$PORT
 openssl genpkey -algorithm ed25519 -out "$T/sign.pem" 2>/dev/null
 openssl pkey -in "$T/sign.pem" -pubout -out "$T/sign.pub" 2>/dev/null
-write_conf "$T/bot.conf"
-sed -i "/^\[server\]/a listen = 127.0.0.1:$PORT\nworkers = 1" "$T/bot.conf"
+fake_conf "$T/bot.conf" "$PORT" DEPLOY_GH_TOKEN DEPLOY_HOOK_SECRET
 cat >>"$T/bot.conf" <<CONF
-[github]
-api_url = $FAKE
-token = env:DEPLOY_GH_TOKEN
-webhook_secret = env:DEPLOY_HOOK_SECRET
-bot_login = prbot
 [deploy]
 author_name = prbot-deployer
 author_email = deployer@example.invalid

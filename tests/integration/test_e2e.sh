@@ -46,15 +46,7 @@ fake_start "$T/fixture.json" "$E2E_GH_TOKEN"
 
 PORT=$(freeport)
 URL=http://127.0.0.1:$PORT
-write_conf "$T/bot.conf"
-sed -i "/^\[server\]/a listen = 127.0.0.1:$PORT\nworkers = 1" "$T/bot.conf"
-cat >>"$T/bot.conf" <<CONF
-[github]
-api_url = $FAKE
-token = env:E2E_GH_TOKEN
-webhook_secret = env:E2E_HOOK_SECRET
-bot_login = prbot
-CONF
+fake_conf "$T/bot.conf" "$PORT" E2E_GH_TOKEN E2E_HOOK_SECRET
 
 if ! start_daemon "$T/bot.conf" "$T/serve.log"; then
 	fail "serve: /healthz answers within 10 s"
@@ -91,7 +83,7 @@ check "report: not a retry" sh -c "! grep -q 'Retry' '$T/report1.md'"
 check "/evaluate: rocket reaction on the comment" \
 	test "$(q "'rocket' in reactions(1001)")" = True
 check "/evaluate: the job succeeded in the state store" \
-	test "$(sql "select state from jobs where comment_id='1001' and command='evaluate'")" = succeeded
+	sql_is 10 "select state from jobs where comment_id='1001' and command='evaluate'" succeeded
 
 # ---- 3. redeliveries ----
 
@@ -150,7 +142,7 @@ fi
 check "restart: the job completes (success within 60 s)" \
 	wait_for 60 "('success', 'prbot/evaluate') in status_list('$SLOW')"
 check "restart: the job succeeded, on attempt 2" \
-	test "$(sql "select state||' '||attempts from jobs where comment_id='1003'")" = "succeeded 2"
+	sql_is 10 "select state||' '||attempts from jobs where comment_id='1003'" "succeeded 2"
 check "restart: exactly one report comment on PR 9" \
 	test "$(q "len(created(9))")" -eq 1
 check "restart: one comment POST for PR 9 (created once, then edited)" \

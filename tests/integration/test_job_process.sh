@@ -34,15 +34,7 @@ fake_start "$T/fixture.json" "$JP_GH_TOKEN"
 
 PORT=$(freeport)
 URL=http://127.0.0.1:$PORT
-write_conf "$T/bot.conf"
-sed -i "/^\[server\]/a listen = 127.0.0.1:$PORT\nworkers = 1" "$T/bot.conf"
-cat >>"$T/bot.conf" <<CONF
-[github]
-api_url = $FAKE
-token = env:JP_GH_TOKEN
-webhook_secret = env:JP_HOOK_SECRET
-bot_login = prbot
-CONF
+fake_conf "$T/bot.conf" "$PORT" JP_GH_TOKEN JP_HOOK_SECRET
 
 # job_pid [OLD]: the daemon's prbot-job child (not OLD), waiting up to 10 s
 job_pid() {
@@ -98,7 +90,7 @@ check "SIGKILL: the training the job process left is killed" \
 check "SIGKILL: the job is retried and succeeds within 60 s" \
 	wait_for 60 "('success', 'prbot/evaluate') in status_list('$SLOW')"
 check "SIGKILL: the job succeeded on attempt 2" \
-	test "$(sql "select state||' '||attempts from jobs where comment_id='2001'")" = "succeeded 2"
+	sql_is 10 "select state||' '||attempts from jobs where comment_id='2001'" "succeeded 2"
 check "SIGKILL: exactly one report comment, marked as a retry" \
 	test "$(q "len(created(9)) == 1 and 'Retry' in body(created(9)[0])")" = True
 check "SIGKILL: the daemon logged the job and the signal" \

@@ -41,15 +41,7 @@ fake_start "$T/fixture.json" "$LOCKS_GH_TOKEN"
 
 PORT=$(freeport)
 URL=http://127.0.0.1:$PORT
-write_conf "$T/bot.conf"
-sed -i "/^\[server\]/a listen = 127.0.0.1:$PORT\nworkers = 1" "$T/bot.conf"
-cat >>"$T/bot.conf" <<CONF
-[github]
-api_url = $FAKE
-token = env:LOCKS_GH_TOKEN
-webhook_secret = env:LOCKS_HOOK_SECRET
-bot_login = prbot
-CONF
+fake_conf "$T/bot.conf" "$PORT" LOCKS_GH_TOKEN LOCKS_HOOK_SECRET
 
 # replies_of PR, last_reply_of PR: Python for q: how many comments prbot
 # made on PR, and the newest one's body
