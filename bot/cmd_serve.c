@@ -342,13 +342,23 @@ static int route_metrics(const struct pb_http_server_request *req,
 			"store (-1: the store did not answer)\n"
 			"# TYPE prbot_queue_depth gauge\n"
 			"prbot_queue_depth %" PRId64 "\n"
+			"# HELP prbot_commits_total state store transactions "
+			"that recorded webhook deliveries\n"
+			"# TYPE prbot_commits_total counter\n"
+			"prbot_commits_total %" PRIu64 "\n"
+			"# HELP prbot_committed_deliveries_total deliveries "
+			"those transactions recorded (several per fsync under "
+			"load)\n"
+			"# TYPE prbot_committed_deliveries_total counter\n"
+			"prbot_committed_deliveries_total %" PRIu64 "\n"
 			"# HELP prbot_workers worker threads\n"
 			"# TYPE prbot_workers gauge\n"
 			"prbot_workers %d\n"
 			"# HELP prbot_build_info prbot's version\n"
 			"# TYPE prbot_build_info gauge\n"
 			"prbot_build_info{version=\"%s\"} 1\n",
-			st.jobs_queued, queued, s->n_workers, PRBOT_VERSION);
+			st.jobs_queued, queued, st.commits, st.committed,
+			s->n_workers, PRBOT_VERSION);
 	return rc;
 }
 

@@ -1,6 +1,7 @@
 /* accept_queue.c: the committer thread: many deliveries, one transaction */
 #define _GNU_SOURCE /* pthread_setname_np */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +20,7 @@ struct pb_accept_queue {
 	struct pb_accept_item *head, **tail; /* pushed, in order */
 	int stopping;
 	pthread_t thread;
+	atomic_ullong batches, deliveries; /* read by /metrics */
 
 	/* the committer's alone */
 	struct pb_accept_req reqs[PB_ACCEPT_QUEUE_BATCH];
@@ -52,6 +54,8 @@ static void commit(struct pb_accept_queue *q, size_t n)
 		q->reqs[i] = q->items[i]->req;
 	/* each req's rc and err say what happened: the log is done() */
 	pb_state_accept_batch(q->st, q->reqs, n);
+	atomic_fetch_add(&q->batches, 1);
+	atomic_fetch_add(&q->deliveries, n);
 	for (i = 0; i < n; i++) {
 		q->items[i]->req = q->reqs[i];
 		if (q->reqs[i].rc == 0)
@@ -110,6 +114,13 @@ void pb_accept_queue_push(struct pb_accept_queue *q, struct pb_accept_item *it)
 	q->tail = &it->next;
 	pthread_cond_signal(&q->cond);
 	pthread_mutex_unlock(&q->mu);
+}
+
+void pb_accept_queue_stats(const struct pb_accept_queue *q,
+			   struct pb_accept_queue_stats *out)
+{
+	out->batches = atomic_load(&q->batches);
+	out->deliveries = atomic_load(&q->deliveries);
 }
 
 void pb_accept_queue_free(struct pb_accept_queue *q)

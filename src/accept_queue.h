@@ -46,6 +46,16 @@ int pb_accept_queue_start(struct pb_accept_queue **out, struct pb_state *st,
 /* Hand it over: its done() will be called exactly once. Any thread. */
 void pb_accept_queue_push(struct pb_accept_queue *q, struct pb_accept_item *it);
 
+/* Transactions committed so far, and the deliveries they recorded. */
+struct pb_accept_queue_stats {
+	unsigned long long batches;
+	unsigned long long deliveries;
+};
+
+/* A snapshot of q's counters; safe from any thread. */
+void pb_accept_queue_stats(const struct pb_accept_queue *q,
+			   struct pb_accept_queue_stats *out);
+
 /*
  * Commit and answer everything pushed so far, stop the thread and free q.
  * Nothing may be pushed once this is called. NULL is a no-op.

@@ -100,11 +100,15 @@ void pb_ingress_free(struct pb_ingress *in)
 
 void pb_ingress_stats(const struct pb_ingress *in, struct pb_ingress_stats *out)
 {
+	struct pb_accept_queue_stats q;
 	size_t i;
 
 	for (i = 0; i < PB_INGRESS_N_STATUS; i++)
 		out->by_status[i] = atomic_load(&in->by_status[i]);
 	out->jobs_queued = atomic_load(&in->jobs_queued);
+	pb_accept_queue_stats(in->queue, &q);
+	out->commits = q.batches;
+	out->committed = q.deliveries;
 }
 
 static void count_status(struct pb_ingress *in, int status)

@@ -85,6 +85,10 @@ extern const int pb_ingress_statuses[PB_INGRESS_N_STATUS]; /* 200, 202,
 struct pb_ingress_stats {
 	uint64_t by_status[PB_INGRESS_N_STATUS]; /* answers per status */
 	uint64_t jobs_queued; /* jobs the store queued (not skipped ones) */
+	/* the committer: transactions, and the deliveries they recorded
+	   (more deliveries than transactions: one fsync served several) */
+	uint64_t commits;
+	uint64_t committed;
 };
 
 struct pb_ingress;

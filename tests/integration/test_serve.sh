@@ -145,6 +145,9 @@ check "metrics: 401 counter" grep -qx 'prbot_webhooks_total{code="401"} 2' "$T/m
 check "metrics: 400 counter" grep -qx 'prbot_webhooks_total{code="400"} 1' "$T/metrics.txt"
 check "metrics: jobs accepted" grep -qx 'prbot_jobs_accepted_total 14' "$T/metrics.txt"
 check "metrics: queue depth" grep -q '^prbot_queue_depth [0-9]' "$T/metrics.txt"
+# every 202 and 200 answer above came after a commit; several may share one
+check "metrics: deliveries recorded by the committer" \
+	sh -c "grep -qx 'prbot_committed_deliveries_total [1-9][0-9]*' '$T/metrics.txt' && awk '/^prbot_commits_total /{c=\$2} /^prbot_committed_deliveries_total /{d=\$2} END{exit !(c >= 1 && d >= c)}' '$T/metrics.txt'"
 check "metrics: build info" grep -q '^prbot_build_info{version="' "$T/metrics.txt"
 check "log: one line per delivery with its id" grep -q 'delivery d-eval-1: ' "$T/serve.log"
 check "log: no secret" sh -c "! grep -qF '$SECRET' '$T/serve.log'"
