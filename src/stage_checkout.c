@@ -92,7 +92,7 @@ int pb_stage_checkout(struct pb_run_ctx *ctx, struct pb_stage_record *rec)
 	o.sha = ctx->req->sha;
 	o.workdir = cfg->server.workdir;
 	o.dest = dest;
-	o.token = cfg->github.token.value;
+	o.token = ctx->req->token ? ctx->req->token : cfg->github.token.value;
 	rc = pb_checkout(&ctx->co, &o);
 	free(dest);
 	if (rc < 0)

@@ -930,8 +930,7 @@ static void baseline_fail(struct baseline *bl, const char *why)
  * otherwise bl->error says why. The PR's own run is over: own holds its
  * stages for the checklist shown meanwhile.
  */
-static void baseline_run(struct run *r, struct baseline *bl,
-			 const struct pb_config *cfg, const char *url,
+static void baseline_run(struct run *r, struct baseline *bl, const char *url,
 			 atomic_int *cancel, const struct pb_run_request *own,
 			 const struct pb_run_ctx *own_ctx, const char *note)
 {
@@ -964,7 +963,8 @@ static void baseline_run(struct run *r, struct baseline *bl,
 		       own_ctx->stages);
 
 	memset(&req, 0, sizeof(req));
-	req.cfg = cfg;
+	req.cfg = own->cfg;
+	req.token = own->token;
 	req.redact = r->env->redact;
 	req.job = own->job;
 	req.job.id = id.ptr;
@@ -1013,8 +1013,7 @@ out:
  * evaluation of REF now.
  */
 static void baseline_resolve(struct run *r, struct baseline *bl,
-			     const struct pb_config *cfg, const char *pr_url,
-			     atomic_int *cancel,
+			     const char *pr_url, atomic_int *cancel,
 			     const struct pb_run_request *own,
 			     const struct pb_run_ctx *own_ctx, const char *note)
 {
@@ -1039,7 +1038,7 @@ static void baseline_resolve(struct run *r, struct baseline *bl,
 	if (!(url = baseline_url(r, pr_url, &own_url)))
 		baseline_fail(bl, "out of memory");
 	else
-		baseline_run(r, bl, cfg, url, cancel, own, own_ctx, note);
+		baseline_run(r, bl, url, cancel, own, own_ctx, note);
 	pb_buf_release(&own_url);
 }
 
@@ -1151,7 +1150,6 @@ static char *deploy_body(struct run *r, char *body,
 static int run_pipeline(struct run *r)
 {
 	const struct pb_worker_env *env = r->env;
-	struct pb_config cfg = *env->cfg; /* shallow: the token may differ */
 	struct pb_run_request req;
 	struct pb_run_ctx ctx;
 	struct pb_stage_row rows[PB_STAGE_COUNT];
@@ -1208,18 +1206,15 @@ static int run_pipeline(struct run *r)
 			      "by job `j-%lld` (its metrics and gates are in "
 			      "the manifest below): only the checkout runs.",
 			      note.len ? " " : "", (long long)dep.eval_job);
-	if (env->gh) {
-		if (pb_gh_token(env->gh, &token, r->job.repo) < 0)
-			pb_log_warnx("job %s: no token to clone with: %s",
-				     r->job.public_id, pb_err_last());
-		else
-			cfg.github.token.value = token;
-	}
+	if (env->gh && pb_gh_token(env->gh, &token, r->job.repo) < 0)
+		pb_log_warnx("job %s: no token to clone with: %s",
+			     r->job.public_id, pb_err_last());
 	set_status(r, PB_GH_PENDING, "running the pipeline");
 	report_comment_start(r, note.ptr);
 
 	memset(&req, 0, sizeof(req));
-	req.cfg = &cfg;
+	req.cfg = env->cfg;
+	req.token = token; /* NULL: [github] token */
 	req.redact = env->redact;
 	req.job.id = r->job.public_id;
 	req.job.command = r->job.command;
@@ -1251,7 +1246,7 @@ static int run_pipeline(struct run *r)
 	rc = pb_pipeline_run(&ctx, &req);
 	/* under the same heartbeat: the lease and a cancel cover both runs */
 	if (rc == 0 && bl.ref)
-		baseline_resolve(r, &bl, &cfg, repo_url, &h.cancel, &req, &ctx,
+		baseline_resolve(r, &bl, repo_url, &h.cancel, &req, &ctx,
 				 note.ptr);
 	if (rc == 0 && deploy && !r->lost && !h.stopped &&
 	    ctx.outcome == PB_OUTCOME_SUCCEEDED) {

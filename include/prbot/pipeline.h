@@ -64,6 +64,9 @@ struct pb_job_info {
 struct pb_run_request {
 	const struct pb_config *cfg;
 	const struct pb_redactor *redact;
+	/* for cloning over http(s): a GitHub App's installation token, say;
+	   NULL: cfg's [github] token */
+	const char *token;
 	struct pb_job_info job;
 	const char *repo;
 	const char *ref; /* may be NULL */
