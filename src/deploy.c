@@ -448,6 +448,7 @@ static int publish(struct pb_deploy_result *out, const struct pb_deploy_req *q,
 	o.source_sha = p->sha;
 	o.environment = p->env;
 	o.rollback_of = p->rollback_of;
+	o.replace_path = p->rollback_of != NULL;
 	o.dry_run = q->dry_run;
 	if (pb_publish(&p->res, &o) < 0) {
 		pb_buf_reset(&desc);

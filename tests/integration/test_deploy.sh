@@ -8,7 +8,8 @@
 # pending check), unknown environments, a missing deploy: section, a
 # missing inference path and an unreachable serving repository are refused
 # with a reply saying why; a new head deploys v0.0.2, /rollback brings
-# v0.0.1's manifest back as v0.0.3; /rollback with no history is refused
+# v0.0.1's manifest and files back as v0.0.3 (later.txt, only in v0.0.2,
+# goes); /rollback with no history is refused
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/fake_lib.sh"
 
@@ -79,6 +80,8 @@ git -C "$T/repo" commit -q -am "PR 5"
 SHA5=$(git -C "$T/repo" rev-parse HEAD)
 git -C "$T/repo" checkout -q -b b1 main # PR 1's second head
 echo "PR 1, again" >"$T/repo/README.md"
+echo "only in PR 1's second head" >"$T/repo/later.txt"
+sed -i 's|inference: \[src/, requirements.txt\]|inference: [src/, requirements.txt, later.txt]|' "$T/repo/.prbot.yml"
 git -C "$T/repo" add -A && git -C "$T/repo" commit -q -m "PR 1 again"
 SHA1B=$(git -C "$T/repo" rev-parse HEAD)
 git -C "$T/repo" checkout -q main
@@ -310,11 +313,17 @@ fixture "{\"pulls\": { $(pull 1 "$SHA1B") } }"
 say deploy2 1 alice '/deploy staging'
 check "new head: v0.0.2 published" \
 	test "$(json_get <(served show main:model_manifest.json) "r['version']")" = v0.0.2
+check "new head: later.txt is served" \
+	served cat-file -e main:later.txt
 say rollback 1 alice '/rollback staging'
 check "rollback: the manifest is v0.0.1's again, byte for byte" \
 	sh -c "git --git-dir='$SERVING' show main:model_manifest.json | cmp -s - '$T/m1.json'"
 check "rollback: its signature is v0.0.1's too" \
 	sh -c "git --git-dir='$SERVING' show main:model_manifest.json.sig | cmp -s - '$T/m1.json.sig'"
+check "rollback: later.txt, only in v0.0.2, is gone" \
+	sh -c "! git --git-dir='$SERVING' cat-file -e main:later.txt 2>/dev/null"
+check "rollback: the serving folder is v0.0.1's but for the manifest" \
+	test -z "$(served diff --stat v0.0.1 main -- . ':!model_manifest.json')"
 check "rollback: under a new tag v0.0.3" \
 	test "$(served rev-parse 'v0.0.3^{commit}')" = "$(served rev-parse main)"
 check "rollback: the reply says so" has rollback 'Rolled back to `staging`'
@@ -328,6 +337,8 @@ check "/rollback to a version staging never had: refused" \
 say rbnamed 1 alice '/rollback staging v0.0.2'
 check "/rollback VERSION: v0.0.2's manifest again, as v0.0.4" \
 	test "$(json_get <(served show main:model_manifest.json) "r['version']") $(served rev-parse 'v0.0.4^{commit}')" = "v0.0.2 $(served rev-parse main)"
+check "/rollback VERSION: later.txt is back" \
+	served cat-file -e main:later.txt
 say status 2 carol '/status'
 check "/status: staging has v0.0.4 (rollback)" has status '| `staging` | v0.0.4 (rollback) |'
 
