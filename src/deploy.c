@@ -387,6 +387,23 @@ static int reply_md(struct pb_deploy_result *out, const struct pb_deploy_req *q,
 	return rc;
 }
 
+/* The schema as the deploy history stores it, and back. */
+static const char *schema_name(enum pb_version_schema s)
+{
+	return s == PB_VERSION_MAJOR ? "major" :
+	       s == PB_VERSION_MINOR ? "minor" :
+				       "revision";
+}
+
+static enum pb_version_schema schema_of(const char *name)
+{
+	if (name && !strcmp(name, "major"))
+		return PB_VERSION_MAJOR;
+	if (name && !strcmp(name, "minor"))
+		return PB_VERSION_MINOR;
+	return PB_VERSION_REVISION;
+}
+
 static int record(const struct pb_deploy_req *q, const struct publish_job *p,
 		  const char *manifest)
 {
@@ -408,6 +425,7 @@ static int record(const struct pb_deploy_req *q, const struct publish_job *p,
 	d.job_id = q->job_row;
 	d.kind = p->what;
 	d.created_at = (int64_t)time(NULL);
+	d.version_schema = schema_name(p->schema);
 	if ((rc = pb_state_deployment_add(q->st, &d, NULL)) < 0)
 		pb_log_warnx("job %s: published %s to %s but cannot record it: "
 			     "%s",
@@ -697,7 +715,8 @@ int pb_rollback_run(struct pb_deploy_result *out, const struct pb_deploy_req *q)
 	p.source_root = q->scratch;
 	p.inference = (const char *const *)names;
 	p.n_inference = n_names;
-	p.schema = PB_VERSION_REVISION;
+	/* no checkout: bump as the environment's latest publish did */
+	p.schema = schema_of(hist.v[0].version_schema);
 	p.man.fixed = t->manifest;
 	p.man.key = key;
 	if ((rc = publish(out, q, &p)) == 0 && out->outcome == PB_DEPLOY_DONE &&

@@ -47,7 +47,7 @@ struct pb_state;
 #define PB_STATE_BUSY_MS	5000 /* wait for another process's lock */
 #define PB_STATE_QUEUE_MAX	1000 /* default bound on queued jobs */
 #define PB_STATE_MAX_ATTEMPTS	3    /* default starts before a job fails */
-#define PB_STATE_SCHEMA_VERSION 6    /* the migrations this prbot knows */
+#define PB_STATE_SCHEMA_VERSION 7    /* the migrations this prbot knows */
 
 /*
  * Open (creating the folders and the file, mode 0600, when missing) and
@@ -490,6 +490,9 @@ struct pb_deployment {
 	int64_t job_id;	  /* 0: none */
 	const char *kind; /* "deploy" or "rollback" */
 	int64_t created_at;
+	/* .prbot.yml's deploy.version_schema the publish bumped by: "major",
+	 * "minor" or "revision" (NULL given: "revision") */
+	const char *version_schema;
 };
 
 void pb_deployment_release(struct pb_deployment *d);
