@@ -327,6 +327,10 @@ check "rollback: the serving folder is v0.0.1's but for the manifest" \
 check "rollback: under a new tag v0.0.3" \
 	test "$(served rev-parse 'v0.0.3^{commit}')" = "$(served rev-parse main)"
 check "rollback: the reply says so" has rollback 'Rolled back to `staging`'
+check "rollback: a GitHub deployment of SHA1 to staging, in_progress then success" \
+	test "$(q "[(d['ref'], d['environment'], [s['state'] for s in d['statuses']]) for d in S['deployments']][-1]")" = "('$SHA1', 'staging', ['in_progress', 'success'])"
+check "rollback: its statuses carry the reply's URL as log_url" \
+	test "$(q "[s.get('log_url') for s in S['deployments'][-1]['statuses']] == ['https://github.com/$REPO/pull/1#issuecomment-%d' % created(1)[-1]] * 2")" = True
 check "rollback: the commit message says what it rolls back to" \
 	sh -c "git --git-dir='$SERVING' log -1 --format=%s main | grep -qF 'Roll back to v0.0.1 as v0.0.3 from $REPO#1 to staging'"
 check "rollback: recorded as a rollback of SHA1" \
