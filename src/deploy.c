@@ -583,7 +583,7 @@ out:
 	pb_publish_result_release(&p.res);
 	pb_sign_key_free(key);
 	pb_env_lock_release(&held);
-	return rc;
+	return rc < 0 ? rc : 0; /* 1: refused, as out says */
 }
 
 /* ---- rollback ---- */
@@ -733,5 +733,5 @@ out:
 	pb_publish_result_release(&p.res);
 	pb_sign_key_free(key);
 	pb_deployment_list_release(&hist);
-	return rc;
+	return rc < 0 ? rc : 0; /* 1: refused, as out says */
 }

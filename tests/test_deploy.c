@@ -531,6 +531,8 @@ test_rollback_bumps_by_the_schema_and_restores_the_path(void **state)
 	struct pb_deploy_req q;
 	struct pb_deploy_result res;
 	struct pb_deployment_list l;
+	struct pb_env_lock lock, held;
+	int taken = 0;
 	char serving[PB_TEST_DIR_MAX + 32], src[PB_TEST_DIR_MAX + 32];
 	char work[PB_TEST_DIR_MAX + 32], scratch[PB_TEST_DIR_MAX + 32];
 
@@ -584,6 +586,20 @@ test_rollback_bumps_by_the_schema_and_restores_the_path(void **state)
 	assert_string_equal(l.v[0].kind, "rollback");
 	assert_string_equal(l.v[0].version_schema, "minor");
 	pb_deployment_list_release(&l);
+	pb_deploy_result_release(&res);
+
+	/* another pull request's lock: refused, returning 0 as out says */
+	memset(&lock, 0, sizeof(lock));
+	lock.repo = REPO;
+	lock.environment = "staging";
+	lock.pr = 2;
+	lock.actor = "bob";
+	assert_int_equal(pb_state_lock_take(f->st, &lock, NOW, &taken, &held),
+			 0);
+	pb_env_lock_release(&held);
+	assert_int_equal(pb_rollback_run(&res, &q), 0);
+	assert_int_equal(res.outcome, PB_DEPLOY_REFUSED);
+	assert_non_null(strstr(res.md.ptr, "`staging` is locked by #2"));
 	pb_deploy_result_release(&res);
 	pb_config_free(cfg);
 }
