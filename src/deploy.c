@@ -146,18 +146,24 @@ static int job_running(struct pb_deploy_result *out,
 	const char *dflt = q->rc && q->rc->deploy.n_envs ?
 				   q->rc->deploy.envs[0].name :
 				   NULL;
-	int rc;
+	json_t *args;
+	int known, rc;
 
 	if (q->dry_run || !q->job_row)
 		return 0;
 	if ((rc = pb_state_jobs_of_pr(q->st, q->repo, q->pr, 0, &jobs)) < 0)
 		return rc;
 	if ((j = pb_deploy_running(&jobs, q->job_row, env, dflt))) {
+		args = json_loads(j->args ? j->args : "[]", 0, NULL);
+		known = j->environment ||
+			pb_deploy_job_env(j->command, args, dflt);
+		json_decref(args);
 		rc = pb_buf_printf(&why,
 				   "/%s `%s` of this pull request (by @%s) is "
-				   "running on `%s` now; comment again when it "
+				   "running %s `%s` now; comment again when it "
 				   "has ended",
-				   j->command, j->public_id, j->actor, env);
+				   j->command, j->public_id, j->actor,
+				   known ? "on" : "and may deploy to", env);
 		if (rc == 0)
 			rc = refuse(out, q, what, env, why.ptr);
 		if (rc == 0)
@@ -540,6 +546,11 @@ int pb_deploy_run(struct pb_deploy_result *out, const struct pb_deploy_req *q)
 			    "a gate or a test case failed at this commit");
 		goto out;
 	}
+	/* before the check: a newer /rollback then sees where this goes */
+	if (!q->dry_run && q->job_row &&
+	    pb_state_job_set_environment(q->st, q->job_row, env->name) < 0)
+		pb_log_warnx("job %s: cannot record its environment: %s",
+			     q->job_id, pb_err_last());
 	if ((rc = job_running(out, q, "deploy", env->name)) != 0 ||
 	    (rc = lock_held(out, q, "deploy", env->name)) != 0 ||
 	    (rc = requires_unmet(out, q, env)) != 0 ||

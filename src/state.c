@@ -193,9 +193,16 @@ static const char MIGRATION_1[] =
 	" DEFAULT 'revision'"                                             \
 	" CHECK (version_schema IN ('major', 'minor', 'revision'));"
 
+/*
+ * 8: the environment a running /deploy resolved (its words may name none:
+ * .prbot.yml's first), so a /rollback of this pull request, which has no
+ * checkout to read the default from, sees that deploy running.
+ */
+#define MIGRATION_8 "ALTER TABLE jobs ADD COLUMN environment TEXT;"
+
 static const char *const migrations[] = { MIGRATION_1, MIGRATION_2, MIGRATION_3,
 					  MIGRATION_4, MIGRATION_5, MIGRATION_6,
-					  MIGRATION_7 };
+					  MIGRATION_7, MIGRATION_8 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
 		       PB_STATE_SCHEMA_VERSION,

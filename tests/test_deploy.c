@@ -462,6 +462,31 @@ static void test_running_finds_only_an_older_deploy_of_the_env(void **state)
 	assert_null(pb_deploy_running(&l, 5, "production", "staging"));
 }
 
+/* A /rollback has no checkout: a /deploy without ENV is seen by its record. */
+static void test_running_sees_the_environment_a_deploy_resolved(void **state)
+{
+	struct pb_job v[1];
+	struct pb_job_list l = { v, 1 };
+
+	(void)state;
+	memset(v, 0, sizeof(v));
+	v[0] = (struct pb_job){ .id = 9,
+				.command = "deploy",
+				.args = "[]",
+				.state = PB_JOB_RUNNING };
+	/* not resolved yet: it may deploy anywhere */
+	assert_non_null(pb_deploy_running(&l, 10, "production", NULL));
+	v[0].environment = "production";
+	assert_non_null(pb_deploy_running(&l, 10, "production", NULL));
+	assert_null(pb_deploy_running(&l, 10, "staging", NULL));
+	/* the record beats the newer job's own default */
+	assert_null(pb_deploy_running(&l, 10, "staging", "staging"));
+	assert_non_null(pb_deploy_running(&l, 10, "production", "staging"));
+	/* a dry run changes nothing, whatever it resolved */
+	v[0].args = "[\"--dry-run\"]";
+	assert_null(pb_deploy_running(&l, 10, "production", NULL));
+}
+
 /* ---- /rollback against a throwaway serving repository ---- */
 
 static int sh_ok(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -621,6 +646,8 @@ int main(void)
 		cmocka_unit_test(test_job_env_table),
 		cmocka_unit_test(
 			test_running_finds_only_an_older_deploy_of_the_env),
+		cmocka_unit_test(
+			test_running_sees_the_environment_a_deploy_resolved),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -310,12 +310,34 @@ IDLE_SKIP=
 # ---- a new head: v0.0.2; then /rollback brings v0.0.1 back ----
 
 fixture "{\"pulls\": { $(pull 1 "$SHA1B") } }"
-say deploy2 1 alice '/deploy staging'
+say deploy2 1 alice '/deploy'
 check "new head: v0.0.2 published" \
 	test "$(json_get <(served show main:model_manifest.json) "r['version']")" = v0.0.2
+check "new head: /deploy without ENV recorded staging on its job" \
+	test "$(sql "select environment from jobs where command = 'deploy' order by id desc limit 1")" = staging
 check "new head: later.txt is served" \
 	served cat-file -e main:later.txt
+
+# a running /deploy that named no environment: a /rollback (no checkout,
+# no default) sees it by what it recorded, and until then as anywhere
+sqlw "insert into jobs (repo, pr, command, args, actor, source, command_index, state, attempts, max_attempts, lease_owner, lease_until, created_at, started_at, reply) values ('$REPO', 1, 'deploy', '[]', 'bob', 'github', 0, 'running', 1, 3, 'elsewhere:1:0', strftime('%s','now') + 3600, strftime('%s','now'), strftime('%s','now'), '{}')"
+BUSY=j-$(sql "select max(id) from jobs")
+IDLE_SKIP=$BUSY
+V2=$(served rev-parse main)
+say rbunknown 1 alice '/rollback staging'
+check "a rollback while $BUSY deploys to an environment not known yet: refused" \
+	has rbunknown "/deploy \`$BUSY\` of this pull request (by @bob) is running and may deploy to \`staging\` now"
+sqlw "update jobs set environment = 'staging' where id = ${BUSY#j-}"
+say rbstaging 1 alice '/rollback staging'
+check "a rollback while $BUSY deploys to staging (recorded): refused" \
+	has rbstaging "/deploy \`$BUSY\` of this pull request (by @bob) is running on \`staging\` now"
+check "refused rollbacks: nothing published" \
+	test "$(served rev-parse main) $(tags)" = "$V2 v0.0.1 v0.0.2 "
+# it resolved production: the rollback of staging below goes on
+sqlw "update jobs set environment = 'production' where id = ${BUSY#j-}"
 say rollback 1 alice '/rollback staging'
+sqlw "update jobs set state = 'cancelled', finished_at = strftime('%s','now'), lease_owner = NULL, lease_until = NULL where id = ${BUSY#j-}"
+IDLE_SKIP=
 check "rollback: the manifest is v0.0.1's again, byte for byte" \
 	sh -c "git --git-dir='$SERVING' show main:model_manifest.json | cmp -s - '$T/m1.json'"
 check "rollback: its signature is v0.0.1's too" \
