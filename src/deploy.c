@@ -146,18 +146,24 @@ static int job_running(struct pb_deploy_result *out,
 	const char *dflt = q->rc && q->rc->deploy.n_envs ?
 				   q->rc->deploy.envs[0].name :
 				   NULL;
-	int rc;
+	json_t *args;
+	int known, rc;
 
 	if (q->dry_run || !q->job_row)
 		return 0;
 	if ((rc = pb_state_jobs_of_pr(q->st, q->repo, q->pr, 0, &jobs)) < 0)
 		return rc;
 	if ((j = pb_deploy_running(&jobs, q->job_row, env, dflt))) {
+		args = json_loads(j->args ? j->args : "[]", 0, NULL);
+		known = j->environment ||
+			pb_deploy_job_env(j->command, args, dflt);
+		json_decref(args);
 		rc = pb_buf_printf(&why,
 				   "/%s `%s` of this pull request (by @%s) is "
-				   "running on `%s` now; comment again when it "
+				   "running %s `%s` now; comment again when it "
 				   "has ended",
-				   j->command, j->public_id, j->actor, env);
+				   j->command, j->public_id, j->actor,
+				   known ? "on" : "and may deploy to", env);
 		if (rc == 0)
 			rc = refuse(out, q, what, env, why.ptr);
 		if (rc == 0)
@@ -387,6 +393,23 @@ static int reply_md(struct pb_deploy_result *out, const struct pb_deploy_req *q,
 	return rc;
 }
 
+/* The schema as the deploy history stores it, and back. */
+static const char *schema_name(enum pb_version_schema s)
+{
+	return s == PB_VERSION_MAJOR ? "major" :
+	       s == PB_VERSION_MINOR ? "minor" :
+				       "revision";
+}
+
+static enum pb_version_schema schema_of(const char *name)
+{
+	if (name && !strcmp(name, "major"))
+		return PB_VERSION_MAJOR;
+	if (name && !strcmp(name, "minor"))
+		return PB_VERSION_MINOR;
+	return PB_VERSION_REVISION;
+}
+
 static int record(const struct pb_deploy_req *q, const struct publish_job *p,
 		  const char *manifest)
 {
@@ -408,6 +431,7 @@ static int record(const struct pb_deploy_req *q, const struct publish_job *p,
 	d.job_id = q->job_row;
 	d.kind = p->what;
 	d.created_at = (int64_t)time(NULL);
+	d.version_schema = schema_name(p->schema);
 	if ((rc = pb_state_deployment_add(q->st, &d, NULL)) < 0)
 		pb_log_warnx("job %s: published %s to %s but cannot record it: "
 			     "%s",
@@ -448,6 +472,7 @@ static int publish(struct pb_deploy_result *out, const struct pb_deploy_req *q,
 	o.source_sha = p->sha;
 	o.environment = p->env;
 	o.rollback_of = p->rollback_of;
+	o.replace_path = p->rollback_of != NULL;
 	o.dry_run = q->dry_run;
 	if (pb_publish(&p->res, &o) < 0) {
 		pb_buf_reset(&desc);
@@ -521,6 +546,11 @@ int pb_deploy_run(struct pb_deploy_result *out, const struct pb_deploy_req *q)
 			    "a gate or a test case failed at this commit");
 		goto out;
 	}
+	/* before the check: a newer /rollback then sees where this goes */
+	if (!q->dry_run && q->job_row &&
+	    pb_state_job_set_environment(q->st, q->job_row, env->name) < 0)
+		pb_log_warnx("job %s: cannot record its environment: %s",
+			     q->job_id, pb_err_last());
 	if ((rc = job_running(out, q, "deploy", env->name)) != 0 ||
 	    (rc = lock_held(out, q, "deploy", env->name)) != 0 ||
 	    (rc = requires_unmet(out, q, env)) != 0 ||
@@ -564,7 +594,7 @@ out:
 	pb_publish_result_release(&p.res);
 	pb_sign_key_free(key);
 	pb_env_lock_release(&held);
-	return rc;
+	return rc < 0 ? rc : 0; /* 1: refused, as out says */
 }
 
 /* ---- rollback ---- */
@@ -696,7 +726,8 @@ int pb_rollback_run(struct pb_deploy_result *out, const struct pb_deploy_req *q)
 	p.source_root = q->scratch;
 	p.inference = (const char *const *)names;
 	p.n_inference = n_names;
-	p.schema = PB_VERSION_REVISION;
+	/* no checkout: bump as the environment's latest publish did */
+	p.schema = schema_of(hist.v[0].version_schema);
 	p.man.fixed = t->manifest;
 	p.man.key = key;
 	if ((rc = publish(out, q, &p)) == 0 && out->outcome == PB_DEPLOY_DONE &&
@@ -713,5 +744,5 @@ out:
 	pb_publish_result_release(&p.res);
 	pb_sign_key_free(key);
 	pb_deployment_list_release(&hist);
-	return rc;
+	return rc < 0 ? rc : 0; /* 1: refused, as out says */
 }

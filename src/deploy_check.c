@@ -175,6 +175,9 @@ const char *pb_deploy_job_env(const char *command, const json_t *args,
 	return env ? env : deploy ? default_env : NULL;
 }
 
+/* Not an environment's name (pb_env_name_check): a /deploy not resolved. */
+static const char unresolved[] = "?";
+
 const struct pb_job *pb_deploy_running(const struct pb_job_list *jobs,
 				       int64_t me, const char *env,
 				       const char *default_env)
@@ -190,8 +193,13 @@ const struct pb_job *pb_deploy_running(const struct pb_job_list *jobs,
 		if (j->id >= me || j->state != PB_JOB_RUNNING)
 			continue;
 		args = json_loads(j->args ? j->args : "[]", 0, NULL);
-		other = pb_deploy_job_env(j->command, args, default_env);
-		if (other && !strcmp(other, env) &&
+		other = pb_deploy_job_env(j->command, args,
+					  default_env ? default_env :
+							unresolved);
+		/* what the job resolved beats the guess from its words */
+		if (other && j->environment && !strcmp(j->command, "deploy"))
+			other = j->environment;
+		if (other && (other == unresolved || !strcmp(other, env)) &&
 		    (!found || j->id < found->id))
 			found = j;
 		json_decref(args);

@@ -338,6 +338,12 @@ static int tree_build(git_oid *out, int *has_sig, struct pub *p,
 		goto out;
 	if (base)
 		git_oid_cpy(&cur, base);
+	/* replace_path: path emptied first (the root: nothing kept) */
+	if (base && o->replace_path && !*p->path)
+		base = NULL;
+	else if (base && o->replace_path &&
+		 (rc = pb_ptree_put(&cur, p->repo, base, p->path, NULL, 0)) < 0)
+		goto out;
 	for (i = 0; rc == 0 && i < p->n_inf; i++) {
 		const struct inference *inf = &p->inf[i];
 

@@ -183,10 +183,26 @@ static const char MIGRATION_1[] =
 	"CREATE INDEX deployments_job ON deployments(job_id);"                \
 	"CREATE INDEX evaluations_sha ON evaluations(repo, sha, passed);"
 
-static const char *const migrations[] = {
-	MIGRATION_1, MIGRATION_2, MIGRATION_3,
-	MIGRATION_4, MIGRATION_5, MIGRATION_6
-};
+/*
+ * 7: the version schema each publish bumped by, so a /rollback (which has
+ * no checkout to read .prbot.yml from) bumps as the deploys do. Rows from
+ * before get 'revision', the only schema a rollback used then.
+ */
+#define MIGRATION_7                                                       \
+	"ALTER TABLE deployments ADD COLUMN version_schema TEXT NOT NULL" \
+	" DEFAULT 'revision'"                                             \
+	" CHECK (version_schema IN ('major', 'minor', 'revision'));"
+
+/*
+ * 8: the environment a running /deploy resolved (its words may name none:
+ * .prbot.yml's first), so a /rollback of this pull request, which has no
+ * checkout to read the default from, sees that deploy running.
+ */
+#define MIGRATION_8 "ALTER TABLE jobs ADD COLUMN environment TEXT;"
+
+static const char *const migrations[] = { MIGRATION_1, MIGRATION_2, MIGRATION_3,
+					  MIGRATION_4, MIGRATION_5, MIGRATION_6,
+					  MIGRATION_7, MIGRATION_8 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
 		       PB_STATE_SCHEMA_VERSION,

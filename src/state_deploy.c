@@ -11,13 +11,14 @@
 #define DEPLOY_COLUMNS                                                     \
 	"id, repo, environment, version, serving_repo, serving_branch, "   \
 	"serving_path, serving_commit, manifest, pr, sha, actor, job_id, " \
-	"kind, created_at"
+	"kind, created_at, version_schema"
 
 static const char SQL_DEPLOY_PUT[] =
 	"INSERT INTO deployments (repo, environment, version, serving_repo,"
 	" serving_branch, serving_path, serving_commit, manifest, pr, sha,"
-	" actor, job_id, kind, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
-	" ?7, ?8, ?9, ?10, ?11, NULLIF(?12, 0), ?13, ?14)";
+	" actor, job_id, kind, created_at, version_schema) VALUES (?1, ?2,"
+	" ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULLIF(?12, 0), ?13, ?14,"
+	" ?15)";
 static const char SQL_DEPLOYS_OF_ENV[] =
 	"SELECT " DEPLOY_COLUMNS " FROM deployments"
 	" WHERE repo = ?1 AND environment = ?2 ORDER BY id DESC"
@@ -47,6 +48,7 @@ void pb_deployment_release(struct pb_deployment *d)
 	free((char *)d->sha);
 	free((char *)d->actor);
 	free((char *)d->kind);
+	free((char *)d->version_schema);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -66,6 +68,7 @@ void pb_deployment_list_release(struct pb_deployment_list *l)
 int pb_state_deployment_add(struct pb_state *st, const struct pb_deployment *d,
 			    int64_t *id)
 {
+	const char *schema = d->version_schema;
 	int rc;
 
 	if (!d->repo || !d->environment || !d->version || !d->serving_repo ||
@@ -81,14 +84,20 @@ int pb_state_deployment_add(struct pb_state *st, const struct pb_deployment *d,
 				   "a deployment is a 'deploy' or a "
 				   "'rollback', not '%s'",
 				   d->kind);
+	if (schema && strcmp(schema, "major") && strcmp(schema, "minor") &&
+	    strcmp(schema, "revision"))
+		return pb_err_setc(PB_EINVAL,
+				   "a deployment's version schema is 'major', "
+				   "'minor' or 'revision', not '%s'",
+				   schema);
 	if ((rc = pb_db_begin(st, 1, "record the deployment of %s to '%s'",
 			      d->version, d->environment)) < 0)
 		return rc;
-	rc = pb_db_exec(st, SQL_DEPLOY_PUT, "ttttttttittiti", d->repo,
+	rc = pb_db_exec(st, SQL_DEPLOY_PUT, "ttttttttittitit", d->repo,
 			d->environment, d->version, d->serving_repo,
 			d->serving_branch, d->serving_path, d->serving_commit,
 			d->manifest, d->pr, d->sha, d->actor, d->job_id,
-			d->kind, d->created_at);
+			d->kind, d->created_at, schema ? schema : "revision");
 	if (rc == 0 && id)
 		*id = sqlite3_last_insert_rowid(st->db);
 	return pb_db_end(st, rc);
@@ -113,6 +122,7 @@ static int deploy_read(struct pb_deployment *d, sqlite3_stmt *s)
 	d->job_id = sqlite3_column_int64(s, 12);
 	d->kind = pb_db_col_dup(s, 13, &oom);
 	d->created_at = sqlite3_column_int64(s, 14);
+	d->version_schema = pb_db_col_dup(s, 15, &oom);
 	if (oom) {
 		pb_deployment_release(d);
 		return pb_err_set("out of memory");

@@ -15,7 +15,7 @@
 	"source, delivery_id, comment_id, command_index, state, attempts, "   \
 	"max_attempts, lease_owner, lease_until, heartbeat_at, created_at, "  \
 	"started_at, finished_at, cancel_requested_by, superseded_by, note, " \
-	"reply, report"
+	"reply, report, environment"
 
 static const char SQL_JOB_GET[] = "SELECT " JOB_COLS " FROM jobs WHERE id = ?1";
 static const char SQL_JOB_EXISTS[] = "SELECT 1 FROM jobs WHERE id = ?1";
@@ -115,6 +115,7 @@ void pb_job_release(struct pb_job *j)
 	free(j->note);
 	free(j->reply);
 	free(j->report);
+	free(j->environment);
 	memset(j, 0, sizeof(*j));
 }
 
@@ -165,6 +166,7 @@ static int job_read(struct pb_job *j, sqlite3_stmt *s)
 	j->note = pb_db_col_dup(s, 24, &oom);
 	j->reply = pb_db_col_dup(s, 25, &oom);
 	j->report = pb_db_col_dup(s, 26, &oom);
+	j->environment = pb_db_col_dup(s, 27, &oom);
 	if (oom) {
 		pb_job_release(j);
 		return pb_err_set("out of memory");

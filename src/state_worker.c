@@ -40,6 +40,8 @@ static const char SQL_PIN[] =
 	" base_ref = COALESCE(?4, base_ref)"
 	" WHERE id = ?1 AND head_sha IS NULL";
 static const char SQL_SET_REPLY[] = "UPDATE jobs SET reply = ?2 WHERE id = ?1";
+static const char SQL_SET_ENV[] =
+	"UPDATE jobs SET environment = ?2 WHERE id = ?1";
 static const char SQL_RUNNING[] =
 	"SELECT id, attempts, max_attempts, lease_owner,"
 	" cancel_requested_by IS NOT NULL FROM jobs WHERE state = 'running'"
@@ -271,6 +273,20 @@ int pb_state_set_reply(struct pb_state *st, int64_t job_id, const char *reply)
 	if ((rc = pb_db_job_exists(st, job_id)) == 0)
 		rc = pb_db_exec(st, SQL_SET_REPLY, "it", job_id,
 				reply ? reply : "{}");
+	return pb_db_end(st, rc);
+}
+
+int pb_state_job_set_environment(struct pb_state *st, int64_t job_id,
+				 const char *environment)
+{
+	int rc;
+
+	if ((rc = pb_db_begin(st, 1,
+			      "store the environment of job 'j-%" PRId64 "'",
+			      job_id)) < 0)
+		return rc;
+	if ((rc = pb_db_job_exists(st, job_id)) == 0)
+		rc = pb_db_exec(st, SQL_SET_ENV, "it", job_id, environment);
 	return pb_db_end(st, rc);
 }
 

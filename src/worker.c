@@ -415,9 +415,13 @@ static int do_lock(struct run *r, struct pb_buf *b, const json_t *args)
 	return pb_worker_unlock(b, &a, env);
 }
 
+static void report_comment_open(struct run *r, const char *body);
+static const char *report_url(struct run *r, struct pb_buf *b);
+
 /*
  * /rollback ENV [VERSION]: republish from the history (src/deploy.c), in a
- * scratch folder of the job's own under [server] workdir.
+ * scratch folder of the job's own under [server] workdir. The reply is
+ * posted first (the GitHub deployment's log_url names it), then edited.
  */
 static int do_rollback(struct run *r, struct pb_buf *b, const json_t *args)
 {
@@ -426,7 +430,8 @@ static int do_rollback(struct run *r, struct pb_buf *b, const json_t *args)
 	const char *version = json_string_value(json_array_get(args, 1));
 	struct pb_deploy_result res;
 	struct pb_deploy_req q;
-	struct pb_buf scratch = PB_BUF_INIT;
+	struct pb_buf scratch = PB_BUF_INIT, start = PB_BUF_INIT;
+	struct pb_buf url = PB_BUF_INIT;
 	char *token = NULL;
 	int rc;
 
@@ -445,6 +450,12 @@ static int do_rollback(struct run *r, struct pb_buf *b, const json_t *args)
 	    0)
 		return rc;
 	pb_rmtree(scratch.ptr); /* left by an attempt that died */
+	if ((rc = pb_buf_printf(&start,
+				"prbot `%s`: rolling back `%s`%s%s...\n",
+				r->job.public_id, name, version ? " to " : "",
+				version ? version : "")) < 0)
+		goto out;
+	report_comment_open(r, start.ptr);
 	if (env->gh && pb_gh_token(env->gh, &token, r->job.repo) < 0)
 		pb_log_warnx("job %s: no token for the serving repository: %s",
 			     r->job.public_id, pb_err_last());
@@ -461,14 +472,39 @@ static int do_rollback(struct run *r, struct pb_buf *b, const json_t *args)
 	q.version = version;
 	q.token = token;
 	q.scratch = scratch.ptr;
+	q.log_url = r->report_url ? r->report_url : report_url(r, &url);
 	if ((rc = pb_rollback_run(&res, &q)) == 0)
 		rc = pb_buf_puts(b, res.md.ptr ? res.md.ptr : "");
 	if (rc == 0 && res.outcome == PB_DEPLOY_DONE)
 		react(r, "rocket");
 	pb_deploy_result_release(&res);
+out:
 	pb_gh_token_free(token);
+	pb_buf_release(&url);
+	pb_buf_release(&start);
 	pb_buf_release(&scratch);
 	return rc;
+}
+
+/* The reply of an immediate command: the report comment edited, if any. */
+static int reply_final(struct run *r, const char *body)
+{
+	const struct pb_worker_env *env = r->env;
+	char *text;
+	int rc;
+
+	if (!r->report_id || !env->gh)
+		return post(r, body);
+	if (!(text = pb_redact_str(env->redact, body)))
+		return pb_err_set("out of memory");
+	rc = pb_gh_comment_update(env->gh, NULL, r->job.repo, r->report_id,
+				  text);
+	free(text);
+	if (rc == 0)
+		return 0;
+	pb_log_warnx("job %s: cannot edit the reply, posting it: %s",
+		     r->job.public_id, pb_err_last());
+	return post(r, body);
 }
 
 /* help, status, cancel, lock, unlock, locks: one comment, no run. */
@@ -508,7 +544,7 @@ static int run_immediate(struct run *r)
 		pb_buf_release(&b);
 		return fail_with(r, pb_err_last(), NULL);
 	}
-	post(r, b.ptr);
+	reply_final(r, b.ptr);
 	pb_buf_release(&b);
 	return finish(r, PB_JOB_SUCCEEDED, NULL, NULL, 0);
 }
@@ -647,20 +683,19 @@ static void on_stage(const struct pb_run_ctx *ctx, enum pb_stage_id id,
 		       ctx->stages);
 }
 
-/* Create the report comment, or reuse the one an earlier attempt made. */
-static void report_comment_start(struct run *r, const char *note)
+/*
+ * Post body (redacted) as the report comment, or edit the one an earlier
+ * attempt made; r->report_id and r->report_url name it after.
+ */
+static void report_comment_open(struct run *r, const char *body)
 {
 	const struct pb_worker_env *env = r->env;
-	struct pb_buf b = PB_BUF_INIT;
 	struct pb_gh_comment c;
 	char *text = NULL, *handle = NULL;
 
-	if (!env->gh || !r->job.pr)
+	if (!env->gh || !r->job.pr ||
+	    !(text = pb_redact_str(env->redact, body)))
 		return;
-	if (pb_pr_checklist(&b, r->job.command, r->job.public_id, r->sha, note,
-			    r->stages, r->n_stages, NULL) < 0 ||
-	    !(text = pb_redact_str(env->redact, b.ptr)))
-		goto out;
 	r->report_id = reply_id(r->reply, "report_comment_id");
 	if (r->report_id) {
 		if (pb_gh_comment_update(env->gh, NULL, r->job.repo,
@@ -691,6 +726,18 @@ static void report_comment_start(struct run *r, const char *note)
 out:
 	free(handle);
 	free(text);
+}
+
+/* Create the report comment, or reuse the one an earlier attempt made. */
+static void report_comment_start(struct run *r, const char *note)
+{
+	struct pb_buf b = PB_BUF_INIT;
+
+	if (!r->env->gh || !r->job.pr)
+		return;
+	if (pb_pr_checklist(&b, r->job.command, r->job.public_id, r->sha, note,
+			    r->stages, r->n_stages, NULL) == 0)
+		report_comment_open(r, b.ptr);
 	pb_buf_release(&b);
 }
 

@@ -9,9 +9,12 @@
 
 #include <cmocka.h>
 
+#include "prbot/checkout.h"
+#include "prbot/config.h"
 #include "prbot/deploy.h"
 #include "prbot/manifest.h"
 #include "prbot/err.h"
+#include "prbot/publish.h"
 #include "prbot/state.h"
 #include "testutil.h"
 
@@ -67,6 +70,7 @@ static struct pb_deployment row(const char *env, const char *version,
 		0,
 		kind,
 		at,
+		NULL,
 	};
 
 	return d;
@@ -116,6 +120,30 @@ static void test_deployments_newest_first_by_environment(void **state)
 	assert_string_equal(l.v[0].environment, "production");
 	assert_string_equal(l.v[1].environment, "staging");
 	assert_string_equal(l.v[1].version, "v0.0.3");
+	pb_deployment_list_release(&l);
+}
+
+static void test_deployment_keeps_its_version_schema(void **state)
+{
+	struct fixture *f = *state;
+	struct pb_deployment_list l;
+	struct pb_deployment d;
+
+	d = row("staging", "v0.1.0", "deploy", NOW);
+	d.version_schema = "minor";
+	assert_int_equal(pb_state_deployment_add(f->st, &d, NULL), 0);
+	d = row("staging", "v0.1.1", "deploy", NOW + 1);
+	assert_int_equal(pb_state_deployment_add(f->st, &d, NULL), 0);
+	d.version_schema = "patch";
+	pb_test_assert_error(pb_state_deployment_add(f->st, &d, NULL),
+			     PB_EINVAL,
+			     "a deployment's version schema is 'major', "
+			     "'minor' or 'revision', not 'patch'");
+	assert_int_equal(pb_state_deployments(f->st, REPO, "staging", 0, &l),
+			 0);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.v[0].version_schema, "revision");
+	assert_string_equal(l.v[1].version_schema, "minor");
 	pb_deployment_list_release(&l);
 }
 
@@ -434,6 +462,173 @@ static void test_running_finds_only_an_older_deploy_of_the_env(void **state)
 	assert_null(pb_deploy_running(&l, 5, "production", "staging"));
 }
 
+/* A /rollback has no checkout: a /deploy without ENV is seen by its record. */
+static void test_running_sees_the_environment_a_deploy_resolved(void **state)
+{
+	struct pb_job v[1];
+	struct pb_job_list l = { v, 1 };
+
+	(void)state;
+	memset(v, 0, sizeof(v));
+	v[0] = (struct pb_job){ .id = 9,
+				.command = "deploy",
+				.args = "[]",
+				.state = PB_JOB_RUNNING };
+	/* not resolved yet: it may deploy anywhere */
+	assert_non_null(pb_deploy_running(&l, 10, "production", NULL));
+	v[0].environment = "production";
+	assert_non_null(pb_deploy_running(&l, 10, "production", NULL));
+	assert_null(pb_deploy_running(&l, 10, "staging", NULL));
+	/* the record beats the newer job's own default */
+	assert_null(pb_deploy_running(&l, 10, "staging", "staging"));
+	assert_non_null(pb_deploy_running(&l, 10, "production", "staging"));
+	/* a dry run changes nothing, whatever it resolved */
+	v[0].args = "[\"--dry-run\"]";
+	assert_null(pb_deploy_running(&l, 10, "production", NULL));
+}
+
+/* ---- /rollback against a throwaway serving repository ---- */
+
+static int sh_ok(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int sh_ok(const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	return system(cmd);
+}
+
+static int man_cb(struct pb_buf *man, struct pb_buf *sig, const char *version,
+		  void *arg)
+{
+	(void)sig;
+	(void)arg;
+	return pb_buf_printf(man, "{\"version\": \"%s\"}\n", version);
+}
+
+/* Publish src/ (and extra.txt when given) as a minor bump; record it. */
+static void deploy_minor(struct fixture *f, const char *serving,
+			 const char *work, const char *src, int extra,
+			 int64_t at)
+{
+	static const char *const inf[] = { "app.py", "extra.txt" };
+	struct pb_publish_opts o;
+	struct pb_publish_result r;
+	struct pb_buf man = PB_BUF_INIT, sig = PB_BUF_INIT;
+	struct pb_deployment d;
+
+	memset(&o, 0, sizeof(o));
+	o.repo = serving;
+	o.branch = "main";
+	o.path = "app";
+	o.workdir = work;
+	o.source_root = src;
+	o.inference = inf;
+	o.n_inference = extra ? 2 : 1;
+	o.schema = PB_VERSION_MINOR;
+	o.manifest = man_cb;
+	o.author_name = "prbot";
+	o.author_email = "prbot@localhost";
+	if (pb_publish(&r, &o) != 0)
+		fail_msg("publish: %s", pb_err_last());
+	assert_int_equal(man_cb(&man, &sig, r.version, NULL), 0);
+	d = row("staging", r.version, "deploy", at);
+	d.serving_repo = serving;
+	d.serving_path = "app";
+	d.serving_commit = r.commit;
+	d.manifest = man.ptr;
+	d.version_schema = "minor";
+	assert_int_equal(pb_state_deployment_add(f->st, &d, NULL), 0);
+	pb_buf_release(&man);
+	pb_buf_release(&sig);
+	pb_publish_result_release(&r);
+}
+
+static void
+test_rollback_bumps_by_the_schema_and_restores_the_path(void **state)
+{
+	struct fixture *f = *state;
+	struct pb_config *cfg = NULL;
+	struct pb_deploy_req q;
+	struct pb_deploy_result res;
+	struct pb_deployment_list l;
+	struct pb_env_lock lock, held;
+	int taken = 0;
+	char serving[PB_TEST_DIR_MAX + 32], src[PB_TEST_DIR_MAX + 32];
+	char work[PB_TEST_DIR_MAX + 32], scratch[PB_TEST_DIR_MAX + 32];
+
+	snprintf(serving, sizeof(serving), "%s/serving.git", f->dir);
+	snprintf(src, sizeof(src), "%s/src", f->dir);
+	snprintf(work, sizeof(work), "%s/work", f->dir);
+	snprintf(scratch, sizeof(scratch), "%s/scratch", f->dir);
+	assert_int_equal(sh_ok("git init -q --bare -b main '%s' && "
+			       "mkdir '%s' && echo v1 > '%s/app.py' && "
+			       "echo later > '%s/extra.txt'",
+			       serving, src, src, src),
+			 0);
+	deploy_minor(f, serving, work, src, 0, NOW);
+	assert_int_equal(sh_ok("echo v2 > '%s/app.py'", src), 0);
+	deploy_minor(f, serving, work, src, 1, NOW + 1);
+
+	assert_int_equal(pb_config_defaults(&cfg), 0);
+	free(cfg->server.workdir);
+	cfg->server.workdir = strdup(work);
+	assert_non_null(cfg->server.workdir);
+	memset(&q, 0, sizeof(q));
+	q.cfg = cfg;
+	q.st = f->st;
+	q.repo = REPO;
+	q.pr = 1;
+	q.actor = "alice";
+	q.job_id = "j-3";
+	q.environment = "staging";
+	q.scratch = scratch;
+	assert_int_equal(pb_rollback_run(&res, &q), 0);
+	if (res.outcome != PB_DEPLOY_DONE)
+		fail_msg("rollback: %s", res.md.ptr);
+	/* v0.1.0, v0.2.0, then the rollback as v0.3.0, not v0.2.1 */
+	assert_non_null(strstr(res.status, "rollback: v0.3.0 to staging"));
+	assert_int_equal(sh_ok("git --git-dir='%s' rev-parse -q --verify "
+			       "'v0.3.0^{commit}' >/dev/null",
+			       serving),
+			 0);
+	assert_int_equal(sh_ok("test \"$(git --git-dir='%s' show "
+			       "main:app/app.py)\" = v1",
+			       serving),
+			 0);
+	assert_int_equal(sh_ok("! git --git-dir='%s' cat-file -e "
+			       "main:app/extra.txt 2>/dev/null",
+			       serving),
+			 0);
+	assert_int_equal(pb_state_deployments(f->st, REPO, "staging", 1, &l),
+			 0);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.v[0].version, "v0.3.0");
+	assert_string_equal(l.v[0].kind, "rollback");
+	assert_string_equal(l.v[0].version_schema, "minor");
+	pb_deployment_list_release(&l);
+	pb_deploy_result_release(&res);
+
+	/* another pull request's lock: refused, returning 0 as out says */
+	memset(&lock, 0, sizeof(lock));
+	lock.repo = REPO;
+	lock.environment = "staging";
+	lock.pr = 2;
+	lock.actor = "bob";
+	assert_int_equal(pb_state_lock_take(f->st, &lock, NOW, &taken, &held),
+			 0);
+	pb_env_lock_release(&held);
+	assert_int_equal(pb_rollback_run(&res, &q), 0);
+	assert_int_equal(res.outcome, PB_DEPLOY_REFUSED);
+	assert_non_null(strstr(res.md.ptr, "`staging` is locked by #2"));
+	pb_deploy_result_release(&res);
+	pb_config_free(cfg);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -441,6 +636,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_deployments_newest_first_by_environment),
 		T(test_deployment_add_refuses_missing_fields_and_kinds),
+		T(test_deployment_keeps_its_version_schema),
+		T(test_rollback_bumps_by_the_schema_and_restores_the_path),
 		T(test_evaluation_of_sha_is_the_latest_passing_one),
 		cmocka_unit_test(test_requires_table),
 		cmocka_unit_test(test_env_find_default_unknown_and_missing),
@@ -449,6 +646,8 @@ int main(void)
 		cmocka_unit_test(test_job_env_table),
 		cmocka_unit_test(
 			test_running_finds_only_an_older_deploy_of_the_env),
+		cmocka_unit_test(
+			test_running_sees_the_environment_a_deploy_resolved),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -367,6 +367,7 @@ static void test_migration_4_keeps_the_locks_of_pull_requests(void **state)
 	raw_exec(f->path,
 		 "DROP TABLE deployments; DROP INDEX evaluations_sha;"
 		 "DROP TABLE permissions;"
+		 "ALTER TABLE jobs DROP COLUMN environment;"
 		 "DROP INDEX locks_pr; DROP TABLE locks;"
 		 "CREATE TABLE locks (environment TEXT NOT NULL, repo TEXT NOT "
 		 "NULL, holder_pr INTEGER, holder_actor TEXT NOT NULL, reason "

@@ -693,6 +693,72 @@ static void test_publish_read_gives_the_files_at_a_tag(void **state)
 	pb_publish_result_release(&r1);
 }
 
+static void test_publish_replace_path_restores_the_folder(void **state)
+{
+	static const char *const later[] = { "src/", "requirements.txt",
+					     "extra.txt" };
+	static const char *const old[] = { "src", "requirements.txt" };
+	struct fx *fx = *state;
+	struct pb_publish_opts o;
+	struct pb_publish_read_opts ro;
+	struct pb_publish_result r1, r2, r3;
+	char buf[256], dest[PATH_MAX], clone[PATH_MAX];
+	char *commit = NULL;
+
+	opts_for(&o, fx);
+	o.path = "app";
+	publish_ok(&r1, &o);
+	/* later: a changed file and a new one in app/, a file outside it */
+	pr_file(fx, "src/predict.py", "print('predict v2')\n");
+	pr_file(fx, "extra.txt", "only in v0.0.2\n");
+	o.inference = later;
+	o.n_inference = 3;
+	publish_ok(&r2, &o);
+	pathf(clone, "%s/own", fx->root);
+	SH_OK("git clone -q %s %s 2>/dev/null && cd %s && "
+	      "echo serve > Dockerfile && git add -A && git -c user.name=o "
+	      "-c user.email=o@x.invalid commit -q -m own && "
+	      "git push -q origin main",
+	      fx->serving, clone, clone);
+
+	memset(&ro, 0, sizeof(ro));
+	ro.repo = fx->serving;
+	ro.workdir = fx->work;
+	ro.rev = "v0.0.1";
+	ro.path = "app";
+	pathf(dest, "%s/rollback", fx->root);
+	ro.dest = dest;
+	if (pb_publish_read(&commit, &ro) != 0)
+		fail_msg("read: %s", pb_err_last());
+	free(commit);
+	opts_for(&o, fx);
+	o.path = "app";
+	o.source_root = dest;
+	o.inference = old;
+	o.n_inference = 2;
+	o.rollback_of = "v0.0.1";
+	o.replace_path = 1;
+	publish_ok(&r3, &o);
+	assert_string_equal(r3.version, "v0.0.3");
+	assert_string_equal(
+		show(buf, sizeof(buf), fx, "v0.0.3", "app/extra.txt"), "");
+	assert_string_equal(show(buf, sizeof(buf), fx, "v0.0.3",
+				 "app/src/predict.py"),
+			    "print('predict v1')");
+	assert_string_equal(show(buf, sizeof(buf), fx, "v0.0.3", "Dockerfile"),
+			    "serve");
+	/* app/ is v0.0.1's but for the manifest, written anew */
+	assert_int_equal(sh(buf, sizeof(buf),
+			    "git -C %s diff --stat v0.0.1 v0.0.3 -- app "
+			    "':!app/model_manifest.json'",
+			    fx->serving),
+			 0);
+	assert_string_equal(buf, "");
+	pb_publish_result_release(&r3);
+	pb_publish_result_release(&r2);
+	pb_publish_result_release(&r1);
+}
+
 /* Start http_git_server.py over ROOT/srv; skip when it is not at hand. */
 static void server_start(struct fx *fx)
 {
@@ -845,6 +911,7 @@ int main(void)
 		T(test_publish_taken_tag_picks_the_next_free_one),
 		T(test_publish_ignores_other_tags_and_bumps_by_schema),
 		T(test_publish_read_gives_the_files_at_a_tag),
+		T(test_publish_replace_path_restores_the_folder),
 		T(test_publish_over_http_needs_the_token),
 		T(test_publish_rejects_bad_options),
 	};

@@ -1224,6 +1224,26 @@ static void test_pin_sets_the_commit_once_and_reply_is_replaced(void **state)
 		   f->path);
 }
 
+static void test_job_environment_is_null_until_recorded(void **state)
+{
+	struct fixture *f = *state;
+	struct pb_job_new j = job_new(7, "deploy", NULL, 0);
+	struct pb_job got;
+	int64_t id;
+
+	open_ok(f);
+	id = enqueue(f->st, "d-1", &j);
+	got = get(f->st, id);
+	assert_null(got.environment);
+	pb_job_release(&got);
+	assert_int_equal(pb_state_job_set_environment(f->st, id, "staging"), 0);
+	got = get(f->st, id);
+	assert_string_equal(got.environment, "staging");
+	pb_job_release(&got);
+	assert_int_equal(pb_state_job_set_environment(f->st, 9, "staging"),
+			 PB_ENOTFOUND);
+}
+
 /* ---- cancel, supersede, status ---- */
 
 static void
@@ -1831,6 +1851,7 @@ int main(void)
 		T(test_finish_stores_the_report_and_stages),
 		T(test_finish_with_a_bad_stage_row_stores_nothing),
 		T(test_pin_sets_the_commit_once_and_reply_is_replaced),
+		T(test_job_environment_is_null_until_recorded),
 		T(test_cancel_stops_queued_at_once_and_running_by_request),
 		T(test_cancel_job_explains_what_it_cannot_cancel),
 		T(test_job_id_parse_accepts_only_the_public_forms),

@@ -49,8 +49,12 @@ const char *pb_deploy_job_env(const char *command, const json_t *args,
 /*
  * The older job of jobs (a pull request's) that is deploying to or rolling
  * back env of that pull request now: running, with an id under me, and
- * pb_deploy_job_env() env. NULL when there is none: the oldest of two runs
- * on, the newer is refused (both see each other running).
+ * pb_deploy_job_env() env, or for a /deploy that recorded the environment
+ * it resolved (pb_state_job_set_environment()), that one. A /deploy that
+ * names no environment and has recorded none counts for every env when
+ * default_env is NULL (a /rollback has no checkout to read it from). NULL
+ * when there is none: the oldest of two runs on, the newer is refused (both
+ * see each other running).
  */
 const struct pb_job *pb_deploy_running(const struct pb_job_list *jobs,
 				       int64_t me, const char *env,

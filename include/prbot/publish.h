@@ -83,6 +83,13 @@ struct pb_publish_opts {
 	 * v0.0.3 from o/n#12". NULL for a deploy.
 	 */
 	const char *rollback_of;
+	/*
+	 * Replace path whole: its content becomes exactly the inference
+	 * paths and the manifest (what a rollback needs, so files added to
+	 * path after the version rolled back to go). Folders outside path
+	 * are kept. 0: each inference path replaces its own name only.
+	 */
+	int replace_path;
 
 	/*
 	 * Compute everything and write the commit object into the mirror,

@@ -47,7 +47,7 @@ struct pb_state;
 #define PB_STATE_BUSY_MS	5000 /* wait for another process's lock */
 #define PB_STATE_QUEUE_MAX	1000 /* default bound on queued jobs */
 #define PB_STATE_MAX_ATTEMPTS	3    /* default starts before a job fails */
-#define PB_STATE_SCHEMA_VERSION 6    /* the migrations this prbot knows */
+#define PB_STATE_SCHEMA_VERSION 8    /* the migrations this prbot knows */
 
 /*
  * Open (creating the folders and the file, mode 0600, when missing) and
@@ -161,6 +161,8 @@ struct pb_job {
 	char *note;  /* or NULL: "retry: ...", or why it failed without a run */
 	char *reply; /* JSON the source wrote to answer later (opaque here) */
 	char *report; /* JSON of the final report, or NULL until finished */
+	char *environment; /* /deploy: the one it resolved, or NULL until then
+			    */
 };
 
 void pb_job_release(struct pb_job *j);
@@ -366,6 +368,14 @@ int pb_state_job_pin(struct pb_state *st, int64_t job_id, const char *sha,
  */
 int pb_state_set_reply(struct pb_state *st, int64_t job_id, const char *reply);
 
+/*
+ * Record the environment a /deploy job resolved (its words may name none),
+ * so other jobs of the pull request see where it deploys. PB_ENOTFOUND for
+ * an unknown id.
+ */
+int pb_state_job_set_environment(struct pb_state *st, int64_t job_id,
+				 const char *environment);
+
 enum pb_requeue {
 	/* running jobs whose lease ended at or before now */
 	PB_REQUEUE_EXPIRED = 0,
@@ -490,6 +500,9 @@ struct pb_deployment {
 	int64_t job_id;	  /* 0: none */
 	const char *kind; /* "deploy" or "rollback" */
 	int64_t created_at;
+	/* .prbot.yml's deploy.version_schema the publish bumped by: "major",
+	 * "minor" or "revision" (NULL given: "revision") */
+	const char *version_schema;
 };
 
 void pb_deployment_release(struct pb_deployment *d);

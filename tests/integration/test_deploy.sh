@@ -8,7 +8,8 @@
 # pending check), unknown environments, a missing deploy: section, a
 # missing inference path and an unreachable serving repository are refused
 # with a reply saying why; a new head deploys v0.0.2, /rollback brings
-# v0.0.1's manifest back as v0.0.3; /rollback with no history is refused
+# v0.0.1's manifest and files back as v0.0.3 (later.txt, only in v0.0.2,
+# goes); /rollback with no history is refused
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/fake_lib.sh"
 
@@ -79,6 +80,8 @@ git -C "$T/repo" commit -q -am "PR 5"
 SHA5=$(git -C "$T/repo" rev-parse HEAD)
 git -C "$T/repo" checkout -q -b b1 main # PR 1's second head
 echo "PR 1, again" >"$T/repo/README.md"
+echo "only in PR 1's second head" >"$T/repo/later.txt"
+sed -i 's|inference: \[src/, requirements.txt\]|inference: [src/, requirements.txt, later.txt]|' "$T/repo/.prbot.yml"
 git -C "$T/repo" add -A && git -C "$T/repo" commit -q -m "PR 1 again"
 SHA1B=$(git -C "$T/repo" rev-parse HEAD)
 git -C "$T/repo" checkout -q main
@@ -307,17 +310,49 @@ IDLE_SKIP=
 # ---- a new head: v0.0.2; then /rollback brings v0.0.1 back ----
 
 fixture "{\"pulls\": { $(pull 1 "$SHA1B") } }"
-say deploy2 1 alice '/deploy staging'
+say deploy2 1 alice '/deploy'
 check "new head: v0.0.2 published" \
 	test "$(json_get <(served show main:model_manifest.json) "r['version']")" = v0.0.2
+check "new head: /deploy without ENV recorded staging on its job" \
+	test "$(sql "select environment from jobs where command = 'deploy' order by id desc limit 1")" = staging
+check "new head: later.txt is served" \
+	served cat-file -e main:later.txt
+
+# a running /deploy that named no environment: a /rollback (no checkout,
+# no default) sees it by what it recorded, and until then as anywhere
+sqlw "insert into jobs (repo, pr, command, args, actor, source, command_index, state, attempts, max_attempts, lease_owner, lease_until, created_at, started_at, reply) values ('$REPO', 1, 'deploy', '[]', 'bob', 'github', 0, 'running', 1, 3, 'elsewhere:1:0', strftime('%s','now') + 3600, strftime('%s','now'), strftime('%s','now'), '{}')"
+BUSY=j-$(sql "select max(id) from jobs")
+IDLE_SKIP=$BUSY
+V2=$(served rev-parse main)
+say rbunknown 1 alice '/rollback staging'
+check "a rollback while $BUSY deploys to an environment not known yet: refused" \
+	has rbunknown "/deploy \`$BUSY\` of this pull request (by @bob) is running and may deploy to \`staging\` now"
+sqlw "update jobs set environment = 'staging' where id = ${BUSY#j-}"
+say rbstaging 1 alice '/rollback staging'
+check "a rollback while $BUSY deploys to staging (recorded): refused" \
+	has rbstaging "/deploy \`$BUSY\` of this pull request (by @bob) is running on \`staging\` now"
+check "refused rollbacks: nothing published" \
+	test "$(served rev-parse main) $(tags)" = "$V2 v0.0.1 v0.0.2 "
+# it resolved production: the rollback of staging below goes on
+sqlw "update jobs set environment = 'production' where id = ${BUSY#j-}"
 say rollback 1 alice '/rollback staging'
+sqlw "update jobs set state = 'cancelled', finished_at = strftime('%s','now'), lease_owner = NULL, lease_until = NULL where id = ${BUSY#j-}"
+IDLE_SKIP=
 check "rollback: the manifest is v0.0.1's again, byte for byte" \
 	sh -c "git --git-dir='$SERVING' show main:model_manifest.json | cmp -s - '$T/m1.json'"
 check "rollback: its signature is v0.0.1's too" \
 	sh -c "git --git-dir='$SERVING' show main:model_manifest.json.sig | cmp -s - '$T/m1.json.sig'"
+check "rollback: later.txt, only in v0.0.2, is gone" \
+	sh -c "! git --git-dir='$SERVING' cat-file -e main:later.txt 2>/dev/null"
+check "rollback: the serving folder is v0.0.1's but for the manifest" \
+	test -z "$(served diff --stat v0.0.1 main -- . ':!model_manifest.json')"
 check "rollback: under a new tag v0.0.3" \
 	test "$(served rev-parse 'v0.0.3^{commit}')" = "$(served rev-parse main)"
 check "rollback: the reply says so" has rollback 'Rolled back to `staging`'
+check "rollback: a GitHub deployment of SHA1 to staging, in_progress then success" \
+	test "$(q "[(d['ref'], d['environment'], [s['state'] for s in d['statuses']]) for d in S['deployments']][-1]")" = "('$SHA1', 'staging', ['in_progress', 'success'])"
+check "rollback: its statuses carry the reply's URL as log_url" \
+	test "$(q "[s.get('log_url') for s in S['deployments'][-1]['statuses']] == ['https://github.com/$REPO/pull/1#issuecomment-%d' % created(1)[-1]] * 2")" = True
 check "rollback: the commit message says what it rolls back to" \
 	sh -c "git --git-dir='$SERVING' log -1 --format=%s main | grep -qF 'Roll back to v0.0.1 as v0.0.3 from $REPO#1 to staging'"
 check "rollback: recorded as a rollback of SHA1" \
@@ -328,6 +363,8 @@ check "/rollback to a version staging never had: refused" \
 say rbnamed 1 alice '/rollback staging v0.0.2'
 check "/rollback VERSION: v0.0.2's manifest again, as v0.0.4" \
 	test "$(json_get <(served show main:model_manifest.json) "r['version']") $(served rev-parse 'v0.0.4^{commit}')" = "v0.0.2 $(served rev-parse main)"
+check "/rollback VERSION: later.txt is back" \
+	served cat-file -e main:later.txt
 say status 2 carol '/status'
 check "/status: staging has v0.0.4 (rollback)" has status '| `staging` | v0.0.4 (rollback) |'
 
