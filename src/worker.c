@@ -1364,8 +1364,6 @@ static int run_pipeline(struct run *r)
 	} else if (body && env->gh && r->job.pr) {
 		posted = post(r, body) == 0;
 	}
-	if (posted)
-		minimize_older(r);
 	status_line(&line, &ctx, cancelled_by);
 	evaluated = ctx.outcome == PB_OUTCOME_SUCCEEDED && !dep.reused &&
 		    (!strcmp(r->job.command, "evaluate") || deploy);
@@ -1384,6 +1382,9 @@ static int run_pipeline(struct run *r)
 	react(r, ctx.outcome == PB_OUTCOME_SUCCEEDED ? "rocket" : "confused");
 	if (evaluated)
 		record_evaluation(r, report, r->job.ref, r->sha);
+	/* housekeeping, after the status: one call per older report */
+	if (posted)
+		minimize_older(r);
 
 	dump = json_dumps(report, JSON_COMPACT | JSON_REAL_PRECISION(15));
 	json = dump ? pb_redact_str(env->redact, dump) : NULL;
