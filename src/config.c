@@ -1372,6 +1372,12 @@ int pb_config_load(struct pb_config **out, const char *path,
 	else if (rc < 0)
 		x.oom = 1;
 	check_required(&x);
+	/* serving commits are the bot's: its login unless the file names one */
+	if (!seen_line(&x, "deploy", "author_name")) {
+		free(x.c->deploy.author_name);
+		if (!(x.c->deploy.author_name = strdup(x.c->github.bot_login)))
+			x.oom = 1;
+	}
 	rc = 0;
 	if (x.oom)
 		rc = pb_err_set("out of memory");

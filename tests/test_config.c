@@ -677,6 +677,28 @@ static void test_config_secrets_go_to_the_redactor(void **state)
 	pb_config_free(c);
 }
 
+/* Serving commits are the bot's: its login names them unless set. */
+static void test_config_deploy_author_defaults_to_the_bot_login(void **state)
+{
+	struct pb_diags diags = PB_DIAGS_INIT;
+	struct pb_config *c = NULL;
+
+	(void)state;
+	assert_int_equal(
+		load_text(&c, "[github]\nbot_login = ml-bot\n", &diags), 0);
+	assert_string_equal(c->deploy.author_name, "ml-bot");
+	pb_config_free(c);
+	c = NULL;
+	assert_int_equal(load_text(&c,
+				   "[github]\nbot_login = ml-bot\n[deploy]\n"
+				   "author_name = Deployer\n",
+				   &diags),
+			 0);
+	assert_string_equal(c->deploy.author_name, "Deployer");
+	pb_config_free(c);
+	pb_diags_release(&diags);
+}
+
 /* [deploy]: the signing key is parsed at load, never echoed */
 static void test_config_deploy_signing_key_and_author(void **state)
 {
@@ -927,6 +949,8 @@ int main(void)
 		cmocka_unit_test(test_config_long_line_is_reported),
 		cmocka_unit_test(test_config_summary_shows_refs_not_values),
 		cmocka_unit_test(test_config_secrets_go_to_the_redactor),
+		cmocka_unit_test(
+			test_config_deploy_author_defaults_to_the_bot_login),
 		cmocka_unit_test(test_config_deploy_signing_key_and_author),
 		cmocka_unit_test(
 			test_config_deploy_refuses_bad_keys_and_authors),
