@@ -368,34 +368,36 @@ static void item_done(struct pb_accept_item *base)
 }
 
 /*
- * Hand the delivery and its jobs to the committer: ev and js move into the
- * item (they are left empty). Returns 0 with the answer deferred, or a
- * negative code with nothing handed over.
+ * Hand the delivery to the committer: ev moves into the item (ev is left
+ * empty) and parsed's command lines become its jobs there, pointing into
+ * it; parsed NULL: no job (a closed pull request). Returns 0 with the
+ * answer deferred, or a negative code with nothing handed over.
  */
 static int enqueue(struct pb_ingress *in,
 		   const struct pb_http_server_request *req,
-		   struct pb_event *ev, const char *event, struct job_set *js)
+		   struct pb_event *ev, const char *event,
+		   const struct pb_parsed *parsed)
 {
 	struct item *it = calloc(1, sizeof(*it));
-	size_t i;
+	int rc;
 
 	if (!it || !(it->event = strdup(event))) {
 		free(it);
 		return pb_err_set("webhook: out of memory");
 	}
+	it->ev = *ev;
+	memset(ev, 0, sizeof(*ev));
+	if (parsed &&
+	    (rc = make_jobs(&it->js, &it->ev, parsed, it->event)) < 0) {
+		item_free(it);
+		return rc;
+	}
+	/* last: a deferred answer must be given, a failure before has none */
 	if (!(it->later = pb_http_server_defer(req))) {
-		free(it->event);
-		free(it);
+		item_free(it);
 		return PB_ERROR;
 	}
 	it->in = in;
-	it->ev = *ev;
-	memset(ev, 0, sizeof(*ev));
-	it->js = *js;
-	memset(js, 0, sizeof(*js));
-	for (i = 0; i < it->js.n; i++) /* it pointed into *js */
-		if (it->js.v[i].comment_id)
-			it->js.v[i].comment_id = it->js.comment_id;
 	it->d = (struct pb_delivery){
 		.id = it->ev.delivery,
 		.source = "github",
@@ -423,16 +425,12 @@ static int accept_event(struct pb_ingress *in,
 			struct pb_event *ev, const char *event)
 {
 	struct pb_parsed parsed = PB_PARSED_INIT;
-	struct job_set js;
 	int rc;
 
-	memset(&js, 0, sizeof(js));
 	/* no job: the committer releases the PR's locks as it records it */
-	if (ev->kind == PB_EVENT_PR_CLOSED) {
-		if ((rc = enqueue(in, req, ev, event, &js)) == 0)
-			rc = DEFERRED;
-		goto out;
-	}
+	if (ev->kind == PB_EVENT_PR_CLOSED)
+		return (rc = enqueue(in, req, ev, event, NULL)) < 0 ? rc :
+								      DEFERRED;
 	if ((rc = pb_parse_comment(&parsed, ev->text ? ev->text : "",
 				   ev->text ? strlen(ev->text) : 0,
 				   in->gh.bot_login)) < 0)
@@ -442,12 +440,9 @@ static int accept_event(struct pb_ingress *in,
 		rc = pb_buf_puts(&resp->body, "no command\n");
 		goto out;
 	}
-	if ((rc = make_jobs(&js, ev, &parsed, event)) < 0 ||
-	    (rc = enqueue(in, req, ev, event, &js)) < 0)
-		goto out;
-	rc = DEFERRED;
+	if ((rc = enqueue(in, req, ev, event, &parsed)) == 0)
+		rc = DEFERRED;
 out:
-	job_set_release(&js);
 	pb_parsed_release(&parsed);
 	return rc;
 }
