@@ -36,12 +36,14 @@ PORT=$(freeport)
 URL=http://127.0.0.1:$PORT
 fake_conf "$T/bot.conf" "$PORT" JP_GH_TOKEN JP_HOOK_SECRET
 
-# job_pid [OLD]: the daemon's prbot-job child (not OLD), waiting up to 10 s
+# job_pid JOB [OLD]: the daemon's prbot-job child running job JOB (not
+# OLD), waiting up to 10 s. By job: the process of a job that has just
+# succeeded may still be exiting (ASan scans for leaks at exit).
 job_pid() {
 	local p
 	for _ in $(seq 1 100); do
-		p=$(pgrep -P "$DAEMON_PID" -f prbot-job | head -n1 || true)
-		if [ -n "$p" ] && [ "$p" != "${1:-}" ]; then
+		p=$(pgrep -P "$DAEMON_PID" -f "prbot-job job $1 " | head -n1 || true)
+		if [ -n "$p" ] && [ "$p" != "${2:-}" ]; then
 			echo "$p"
 			return 0
 		fi
@@ -77,7 +79,7 @@ $HOOK comment "$T/c1.json" --repo $REPO --pr 9 --comment-id 2001 \
 	--login alice --body '/evaluate'
 send one issue_comment d-jp-1 "$T/c1.json"
 check "/evaluate: 202" status_is one 202
-JP=$(job_pid || true)
+JP=$(job_pid j-1 || true)
 check "a prbot-job process runs the job" test -n "$JP"
 for _ in $(seq 1 100); do # the training's sleep has started
 	running_sleep "$JP" && break
@@ -104,7 +106,7 @@ send two issue_comment d-jp-2 "$T/c2.json"
 check "/evaluate again: 202" status_is two 202
 OLD=
 for attempt in 1 2 3; do
-	P=$(job_pid "$OLD" || true)
+	P=$(job_pid j-2 "$OLD" || true)
 	if [ -z "$P" ]; then
 		fail "attempt $attempt: a job process starts"
 		break
@@ -134,7 +136,7 @@ check "3 kills: no job process is left" \
 $HOOK comment "$T/c3.json" --repo $REPO --pr 9 --comment-id 2003 \
 	--login alice --body '/evaluate'
 send three issue_comment d-jp-3 "$T/c3.json"
-JP=$(job_pid || true)
+JP=$(job_pid j-3 || true)
 for _ in $(seq 1 100); do
 	[ -n "$JP" ] && running_sleep "$JP" && break
 	sleep 0.1
@@ -154,7 +156,7 @@ for attempt in 2 3; do
 		fail "restart before attempt $attempt: /healthz answers"
 		finish
 	fi
-	JP=$(job_pid || true)
+	JP=$(job_pid j-3 || true)
 	for _ in $(seq 1 100); do
 		[ -n "$JP" ] && running_sleep "$JP" && break
 		sleep 0.1
