@@ -14,7 +14,7 @@
 #include "prbot/buf.h"
 #include "prbot/checkout.h"
 #include "prbot/err.h"
-#include "prbot/store.h"
+#include "prbot/fs.h"
 #include "gitmirror.h"
 #include "banned.h"
 

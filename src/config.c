@@ -20,6 +20,7 @@
 #include "prbot/redact.h"
 #include "prbot/repoconf.h"
 #include "prbot/sign.h"
+#include "prbot/store.h"
 #include "banned.h"
 
 #define CONF_MAX_SIZE	(1024 * 1024)
@@ -155,6 +156,15 @@ static const struct key_def keys[] = {
 	{ S_STORE, "region", V_WORD, CF(store.region), 0, 0, 0 },
 	{ S_STORE, "access_key", V_SECRET, CF(store.access_key), 0, 0, 0 },
 	{ S_STORE, "secret_key", V_SECRET, CF(store.secret_key), 0, 0, 0 },
+	{ S_STORE, "session_token", V_SECRET, CF(store.session_token), 0, 0,
+	  0 },
+	{ S_STORE, "s3_path_style", V_BOOL, CF(store.s3_path_style), 0, 0, 0 },
+	/* S3's limits: parts of 5 MiB to 5 GiB, a single PUT of 5 GiB */
+	{ S_STORE, "multipart_threshold", V_SIZE, CF(store.multipart_threshold),
+	  0, 5L << 20, 5L << 30 },
+	{ S_STORE, "part_size", V_SIZE, CF(store.part_size), 0, 5L << 20,
+	  5L << 30 },
+	{ S_STORE, "parallel", V_INT, CF(store.parallel), 0, 1, 64 },
 	{ S_SLACK, "signing_secret", V_SECRET, CF(slack.signing_secret), 0, 0,
 	  0 },
 	{ S_SLACK, "bot_token", V_SECRET, CF(slack.bot_token), 0, 0, 0 },
@@ -414,15 +424,6 @@ static int check_url(const char *s)
 	return -1;
 }
 
-static int check_store(const char *s)
-{
-	if (!strncmp(s, "file://", 7))
-		return s[7] ? 0 : -1;
-	if (!strncmp(s, "s3://", 5))
-		return s[5] && s[5] != '/' ? 0 : -1;
-	return -1;
-}
-
 static int check_relpath(const char *s)
 {
 	const char *p = s;
@@ -645,6 +646,7 @@ static int set_value(struct conf_ctx *x, const struct key_def *k, char *base,
 		     const char *value)
 {
 	void *dst = base + k->off;
+	struct pb_store_url url;
 	long long size;
 	long n;
 	int b;
@@ -664,9 +666,12 @@ static int set_value(struct conf_ctx *x, const struct key_def *k, char *base,
 					 "an http:// or https:// URL");
 		return set_str(x, dst, value);
 	case V_STORE:
-		if (check_store(value) < 0)
-			return bad_value(x, k, value,
-					 "file://DIR or s3://BUCKET/PREFIX");
+		if (pb_store_url_parse(&url, value) < 0) {
+			pb_store_url_release(&url);
+			return diag(x, x->line, "'%s': %s", k->name,
+				    pb_err_last());
+		}
+		pb_store_url_release(&url);
 		return set_str(x, dst, value);
 	case V_LISTEN:
 		if (check_listen(value) < 0)
@@ -722,6 +727,11 @@ static int set_value(struct conf_ctx *x, const struct key_def *k, char *base,
 			return bad_value(x, k, value,
 					 "bytes or a size such as 512M or 8G "
 					 "(0 for no limit)");
+		if (k->max && (size < k->min || size > k->max))
+			return diag(x, x->line,
+				    "'%s': expected a size from %ldM to %ldG, "
+				    "got '%s'",
+				    k->name, k->min >> 20, k->max >> 30, value);
 		*(long long *)dst = size;
 		return 0;
 	case V_BOOL:
@@ -1240,6 +1250,7 @@ void pb_config_free(struct pb_config *c)
 	free(c->store.region);
 	secret_release(&c->store.access_key);
 	secret_release(&c->store.secret_key);
+	secret_release(&c->store.session_token);
 	secret_release(&c->slack.signing_secret);
 	secret_release(&c->slack.bot_token);
 	secret_release(&c->deploy.signing_key);
@@ -1300,6 +1311,7 @@ int pb_config_defaults(struct pb_config **out)
 	c->github.bot_login = strdup("prbot");
 	c->store.url = strdup("file://./var/artifacts");
 	c->store.region = strdup("us-east-1");
+	c->store.s3_path_style = -1;
 	/* an address of nobody: a users.noreply.github.com one would credit
 	   the commits to whoever owns that login */
 	c->deploy.author_name = strdup("prbot");
@@ -1415,6 +1427,7 @@ static const struct pb_secret *config_secret(const struct pb_config *c,
 		{ "github.webhook_secret", CF(github.webhook_secret) },
 		{ "store.access_key", CF(store.access_key) },
 		{ "store.secret_key", CF(store.secret_key) },
+		{ "store.session_token", CF(store.session_token) },
 		{ "slack.signing_secret", CF(slack.signing_secret) },
 		{ "slack.bot_token", CF(slack.bot_token) },
 		{ "deploy.signing_key", CF(deploy.signing_key) },

@@ -14,7 +14,7 @@
 #include "prbot/err.h"
 #include "prbot/hash.h"
 #include "prbot/manifest.h"
-#include "prbot/store.h"
+#include "prbot/fs.h"
 #include "banned.h"
 
 /*

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "prbot/fs.h"
 #include "prbot/err.h"
 #include "prbot/log.h"
 #include "prbot/redact.h"

@@ -12,7 +12,7 @@
 #include "prbot/checkout.h"
 #include "prbot/err.h"
 #include "prbot/publish.h"
-#include "prbot/store.h"
+#include "prbot/fs.h"
 #include "gitmirror.h"
 #include "publish_tree.h"
 #include "banned.h"

@@ -12,7 +12,7 @@
 #include "prbot/err.h"
 #include "prbot/hash.h"
 #include "prbot/sign.h"
-#include "prbot/store.h"
+#include "prbot/fs.h"
 #include "banned.h"
 
 #define ED25519_PUB_LEN 32

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "prbot/fs.h"
 #include "prbot/err.h"
 #include "prbot/hash.h"
 #include "stage.h"

@@ -25,7 +25,7 @@ static const char *base_name(const char *path)
 
 int pb_stage_upload(struct pb_run_ctx *ctx, struct pb_stage_record *rec)
 {
-	const char *url = ctx->req->cfg->store.url;
+	struct pb_store_config sc;
 	struct pb_store *store = NULL;
 	struct pb_buf key = PB_BUF_INIT;
 	int rc;
@@ -33,7 +33,9 @@ int pb_stage_upload(struct pb_run_ctx *ctx, struct pb_stage_record *rec)
 	if ((rc = pb_buf_printf(&key, "%s/%s/%s", ctx->co.owner_repo,
 				ctx->co.sha, base_name(ctx->rc->model))) < 0)
 		return pb_stage_fail(rec, rc, "out of memory");
-	if ((rc = pb_store_open(&store, url)) < 0) {
+	pb_store_config_from(&sc, ctx->req->cfg);
+	sc.redactor = ctx->req->redact;
+	if ((rc = pb_store_open(&store, &sc)) < 0) {
 		rc = pb_stage_fail(rec, rc, "%s", pb_err_last());
 		goto out;
 	}
@@ -52,6 +54,10 @@ int pb_stage_upload(struct pb_run_ctx *ctx, struct pb_stage_record *rec)
 	if (ctx->artifact.skipped)
 		pb_stage_note(rec, "same content already stored: upload "
 				   "skipped");
+	else if (ctx->artifact.parts)
+		pb_stage_note(rec, "%llu bytes stored in %d parts",
+			      (unsigned long long)ctx->artifact.digest.size,
+			      ctx->artifact.parts);
 	else
 		pb_stage_note(rec, "%llu bytes stored",
 			      (unsigned long long)ctx->artifact.digest.size);

@@ -9,7 +9,7 @@
 
 #include "prbot/err.h"
 #include "prbot/state.h"
-#include "prbot/store.h"
+#include "prbot/fs.h"
 #include "state_db.h"
 #include "banned.h"
 

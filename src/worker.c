@@ -18,7 +18,7 @@
 #include "prbot/report_pr.h"
 #include "prbot/source_github.h"
 #include "prbot/state.h"
-#include "prbot/store.h"
+#include "prbot/fs.h"
 #include "prbot/worker.h"
 #include "worker_deploy.h"
 #include "worker_locks.h"

@@ -20,6 +20,7 @@
 #include "prbot/checkout.h"
 #include "prbot/err.h"
 #include "prbot/publish.h"
+#include "prbot/fs.h"
 #include "prbot/store.h"
 #include "testutil.h"
 

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "prbot/err.h"
+#include "prbot/fs.h"
 #include "prbot/hash.h"
 #include "prbot/store.h"
 #include "testutil.h"
@@ -29,6 +30,14 @@ struct fixture {
 	struct pb_store *store;
 };
 
+static int open_url(struct pb_store **out, const char *url)
+{
+	struct pb_store_config c;
+
+	pb_store_config_init(&c, url);
+	return pb_store_open(out, &c);
+}
+
 static int setup(void **state)
 {
 	struct fixture *f = pb_test_fixture_new(sizeof(*f), "store");
@@ -37,7 +46,7 @@ static int setup(void **state)
 		return -1;
 	snprintf(f->url, sizeof(f->url), "file://%s/art", f->dir);
 	snprintf(f->src, sizeof(f->src), "%s/model.pkl", f->dir);
-	if (pb_store_open(&f->store, f->url) < 0) {
+	if (open_url(&f->store, f->url) < 0) {
 		fprintf(stderr, "%s\n", pb_err_last());
 		pb_test_fixture_free(f);
 		return -1;
@@ -291,7 +300,6 @@ static void test_store_put_refuses_a_src_that_is_a_folder(void **state)
 static void test_store_open_refuses_other_schemes(void **state)
 {
 	static const char *const urls[] = {
-		"s3://bucket/prefix",
 		"/var/lib/prbot/artifacts",
 		"https://example.com/store",
 	};
@@ -301,17 +309,165 @@ static void test_store_open_refuses_other_schemes(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
-		assert_int_equal(pb_store_open(&s, urls[i]), PB_EINVAL);
+		assert_int_equal(open_url(&s, urls[i]), PB_EINVAL);
 		assert_null(s);
 		snprintf(want, sizeof(want),
-			 "store url '%s': unsupported scheme (use file://DIR; "
-			 "s3:// comes later)",
+			 "store url '%s': unsupported scheme: write "
+			 "file://DIR or s3://BUCKET/PREFIX",
 			 urls[i]);
 		assert_string_equal(pb_err_last(), want);
 	}
-	assert_int_equal(pb_store_open(&s, "file://"), PB_EINVAL);
+	assert_int_equal(open_url(&s, "file://"), PB_EINVAL);
 	assert_string_equal(pb_err_last(),
-			    "store url 'file://': no folder (use file://DIR)");
+			    "store url 'file://': no folder: write file://DIR");
+}
+
+/* Store URLs as bot.conf has them: what is read, or why not. */
+static void test_store_url_parse_table(void **state)
+{
+	static const struct {
+		const char *url, *bucket, *prefix, *error;
+	} cases[] = {
+		{ "s3://models", "models", "", NULL },
+		{ "s3://models/", "models", "", NULL },
+		{ "s3://my-models.v2/team/ml/", "my-models.v2", "team/ml",
+		  NULL },
+		{ "s3://", NULL, NULL,
+		  "store url 's3://': no bucket: write s3://BUCKET or "
+		  "s3://BUCKET/PREFIX" },
+		{ "s3:///models", NULL, NULL,
+		  "store url 's3:///models': no bucket: write s3://BUCKET or "
+		  "s3://BUCKET/PREFIX" },
+		{ "s3://Models/x", NULL, NULL,
+		  "store url 's3://Models/x': bucket 'Models': a bucket name "
+		  "has only lowercase letters, digits, '.' and '-'" },
+		{ "s3://ab", NULL, NULL,
+		  "store url 's3://ab': bucket 'ab': a bucket name has 3 to 63 "
+		  "characters" },
+		{ "s3://-models", NULL, NULL,
+		  "store url 's3://-models': bucket '-models': a bucket name "
+		  "starts and ends with a letter or digit" },
+		{ "s3://my..models", NULL, NULL,
+		  "store url 's3://my..models': bucket 'my..models': a bucket "
+		  "name has no '..', '.-' or '-.'" },
+		{ "s3://192.168.1.10", NULL, NULL,
+		  "store url 's3://192.168.1.10': bucket '192.168.1.10': a "
+		  "bucket name is not an IP address" },
+		{ "s3://bucket_1", NULL, NULL,
+		  "store url 's3://bucket_1': bucket 'bucket_1': a bucket name "
+		  "has only lowercase letters, digits, '.' and '-'" },
+		{ "s3://models/a//b", NULL, NULL,
+		  "store url 's3://models/a//b': the prefix has an empty "
+		  "segment ('//')" },
+		{ "s3://models/a/../b", NULL, NULL,
+		  "store url 's3://models/a/../b': the prefix has a '.' or "
+		  "'..' segment" },
+		{ "s3://models/a?x=1", NULL, NULL,
+		  "store url 's3://models/a?x=1': the prefix may not hold '?', "
+		  "'#', '\\' or start with a space" },
+	};
+	struct pb_store_url u;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = pb_store_url_parse(&u, cases[i].url);
+
+		if (cases[i].error) {
+			assert_int_equal(rc, PB_EINVAL);
+			assert_string_equal(pb_err_last(), cases[i].error);
+		} else {
+			assert_int_equal(rc, 0);
+			assert_int_equal(u.kind, PB_STORE_S3);
+			assert_string_equal(u.bucket, cases[i].bucket);
+			assert_string_equal(u.prefix, cases[i].prefix);
+		}
+		pb_store_url_release(&u);
+	}
+}
+
+/* head and get: what verify needs from a stored object. */
+static void test_store_head_and_get_read_what_put_stored(void **state)
+{
+	struct fixture *f = *state;
+	struct pb_store_object o;
+	struct pb_put_result r;
+	struct pb_digest d;
+	char dst[160];
+
+	pb_test_write_text(f->src, "weights v1\n");
+	assert_int_equal(pb_store_put(&r, f->store, KEY, f->src), 0);
+	assert_int_equal(pb_store_head(&o, f->store, KEY), 0);
+	assert_int_equal(o.size, 11);
+	assert_string_equal(o.sha256, r.digest.sha256);
+	snprintf(dst, sizeof(dst), "%s/copy.pkl", f->dir);
+	assert_int_equal(pb_store_get(&d, f->store, KEY, dst), 0);
+	assert_string_equal(d.md5, r.digest.md5);
+	assert_string_equal(d.sha256, r.digest.sha256);
+	pb_test_assert_file_text(dst, "weights v1\n");
+	assert_int_equal(pb_store_get(&d, f->store, KEY, NULL), 0);
+	assert_string_equal(d.md5, r.digest.md5);
+	assert_int_equal(pb_store_head(&o, f->store, "octo/iris/none/m.pkl"),
+			 PB_ENOTFOUND);
+	assert_int_equal(pb_store_get(&d, f->store, "octo/iris/none/m.pkl",
+				      dst),
+			 PB_ENOTFOUND);
+	pb_test_assert_file_text(dst, "weights v1\n"); /* left alone */
+	pb_put_result_release(&r);
+}
+
+/* verify opens the store from the manifest's model_filepath. */
+static void test_store_open_object_splits_holder_and_key(void **state)
+{
+	struct fixture *f = *state;
+	struct pb_store_config c;
+	struct pb_put_result r;
+	struct pb_store *s;
+	struct pb_digest d;
+	char *key;
+
+	pb_test_write_text(f->src, "weights\n");
+	assert_int_equal(pb_store_put(&r, f->store, KEY, f->src), 0);
+	pb_store_config_init(&c, NULL);
+	assert_int_equal(pb_store_open_object(&s, &key, &c, r.url), 0);
+	assert_string_equal(key, "model.pkl");
+	assert_int_equal(pb_store_get(&d, s, key, NULL), 0);
+	assert_string_equal(d.sha256, r.digest.sha256);
+	free(key);
+	pb_store_free(s);
+	assert_int_equal(pb_store_open_object(&s, &key, &c, "file:///"),
+			 PB_EINVAL);
+	assert_string_equal(pb_err_last(), "'file:///' names no object: "
+					   "expected file:///PATH/FILE");
+	assert_int_equal(pb_store_open_object(&s, &key, &c, "s3://models"),
+			 PB_EINVAL);
+	assert_string_equal(pb_err_last(), "'s3://models' names no object: "
+					   "expected s3://BUCKET/KEY");
+	assert_int_equal(pb_store_open_object(&s, &key, &c, "/abs/model"),
+			 PB_EINVAL);
+	pb_put_result_release(&r);
+}
+
+/*
+ * A source whose size differs from what is read fails, and nothing is
+ * stored. /proc files say 0 bytes and read more: the same as a model that
+ * grows between open and the end of the copy.
+ */
+static void test_store_put_fails_when_the_source_changes_size(void **state)
+{
+	struct fixture *f = *state;
+	struct pb_store_object o;
+	struct pb_put_result r;
+
+	assert_int_equal(pb_store_put(&r, f->store, KEY, "/proc/version"),
+			 PB_ECHANGED);
+	assert_non_null(strstr(pb_err_last(), "'/proc/version' changed while "
+					      "it was read (0 bytes when "
+					      "opened, "));
+	assert_null(r.url);
+	assert_null(r.path);
+	pb_put_result_release(&r);
+	assert_int_equal(pb_store_head(&o, f->store, KEY), PB_ENOTFOUND);
 }
 
 /* file://rel is resolved when opened: a later chdir does not move it. */
@@ -324,7 +480,7 @@ static void test_store_open_resolves_a_relative_dir_once(void **state)
 
 	assert_non_null(getcwd(cwd, sizeof(cwd)));
 	assert_int_equal(chdir(f->dir), 0);
-	assert_int_equal(pb_store_open(&s, "file://rel/art/"), 0);
+	assert_int_equal(open_url(&s, "file://rel/art/"), 0);
 	assert_int_equal(chdir("/"), 0);
 	pb_test_write_text(f->src, "weights\n");
 	assert_int_equal(pb_store_put(&r, s, "o/r/s/m.bin", f->src), 0);
@@ -393,6 +549,10 @@ int main(void)
 		T(test_store_put_failure_leaves_no_temp_file),
 		T(test_store_put_refuses_a_src_that_is_a_folder),
 		cmocka_unit_test(test_store_open_refuses_other_schemes),
+		cmocka_unit_test(test_store_url_parse_table),
+		T(test_store_head_and_get_read_what_put_stored),
+		T(test_store_open_object_splits_holder_and_key),
+		T(test_store_put_fails_when_the_source_changes_size),
 		T(test_store_open_resolves_a_relative_dir_once),
 		T(test_write_atomic_replaces_and_leaves_no_temp),
 		T(test_mkdirs_creates_nested_and_accepts_existing),

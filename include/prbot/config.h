@@ -102,6 +102,11 @@ struct pb_config {
 		char *region; /* default "us-east-1" */
 		struct pb_secret access_key;
 		struct pb_secret secret_key;
+		struct pb_secret session_token;
+		int s3_path_style; /* -1 (default): path style with endpoint */
+		long long multipart_threshold; /* 0: default (64 MiB) */
+		long long part_size;	       /* 0: default (8 MiB) */
+		int parallel;		       /* 0: default (4) */
 	} store;
 
 	struct {

@@ -17,7 +17,8 @@ enum pb_errcode {
 	PB_ETIMEOUT = -7, /* ran out of time */
 	PB_ECANCELLED = -8, /* stopped on request */
 	PB_EEXISTS = -9,    /* already there */
-	PB_EBUSY = -10	    /* held by someone else: the message names who */
+	PB_EBUSY = -10,	    /* held by someone else: the message names who */
+	PB_ECHANGED = -11   /* an input changed while it was read */
 };
 
 /* Set this thread's message; returns PB_ERROR so callers can `return`. */
