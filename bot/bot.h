@@ -37,6 +37,9 @@ int bot_wants_help(int argc, char **argv);
 /* 'prbot run' itself; 'prbot run' in prbot execs 'prbot-job run'. */
 int job_cmd_run(int argc, char **argv);
 
+/* 'prbot verify' itself; 'prbot verify' in prbot execs it. */
+int job_cmd_verify(int argc, char **argv);
+
 /*
  * prbot-job's exit codes for 'job' and 'report-lost': JOB_EXIT_OK when the
  * job was carried to its end (or left, as pb_worker_run_claimed() says);

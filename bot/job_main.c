@@ -24,13 +24,14 @@ static const char usage_text[] =
 	"usage: prbot-job job JOB_ID WORKER_ID BOT_CONF\n"
 	"       prbot-job report-lost JOB_ID BOT_CONF\n"
 	"       prbot-job run COMMAND [ARGS...]  (what 'prbot run' runs)\n"
+	"       prbot-job verify MANIFEST ...    (what 'prbot verify' runs)\n"
 	"       prbot-job --version-libs\n"
 	"\n"
-	"The job side of prbot, started by 'prbot serve' and 'prbot run'; not "
-	"meant\nto be run by hand. 'job' carries a job that worker WORKER_ID "
-	"claimed in the\nstate store to its end; 'report-lost' posts the end "
-	"of a job whose job\nprocess died at its last attempt. SIGTERM cancels "
-	"the run and leaves the job\nfor a retry.\n";
+	"The job side of prbot, started by 'prbot serve', 'prbot run' and\n"
+	"'prbot verify'; not meant to be run by hand. 'job' carries a job that\n"
+	"worker WORKER_ID claimed in the state store to its end; 'report-lost'\n"
+	"posts the end of a job whose job process died at its last attempt.\n"
+	"SIGTERM cancels the run and leaves the job for a retry.\n";
 
 /* SIGTERM (the daemon stops now, or died: PR_SET_PDEATHSIG) */
 static atomic_int job_stopping;
@@ -166,6 +167,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "run"))
 		return job_cmd_run(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "verify"))
+		return job_cmd_verify(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "job") || !strcmp(argv[1], "report-lost"))
 		return job_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "--version-libs")) {
@@ -179,7 +182,7 @@ int main(int argc, char **argv)
 		return EXIT_OK;
 	}
 	bot_error("prbot-job: unknown command '%s': it is started by "
-		  "'prbot serve' and 'prbot run'",
+		  "'prbot serve', 'prbot run' and 'prbot verify'",
 		  argv[1]);
 	return EXIT_USAGE;
 }

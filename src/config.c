@@ -1310,7 +1310,6 @@ int pb_config_defaults(struct pb_config **out)
 	c->github.api_url = strdup("https://api.github.com");
 	c->github.bot_login = strdup("prbot");
 	c->store.url = strdup("file://./var/artifacts");
-	c->store.region = strdup("us-east-1");
 	c->store.s3_path_style = -1;
 	/* an address of nobody: a users.noreply.github.com one would credit
 	   the commits to whoever owns that login */
@@ -1319,7 +1318,7 @@ int pb_config_defaults(struct pb_config **out)
 	if (!c->deploy.author_name || !c->deploy.author_email ||
 	    !c->server.listen || !c->server.state || !c->server.workdir ||
 	    !c->server.python || !c->github.api_url || !c->github.bot_login ||
-	    !c->store.url || !c->store.region) {
+	    !c->store.url) {
 		pb_config_free(c);
 		return pb_err_set("out of memory");
 	}

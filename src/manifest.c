@@ -228,21 +228,27 @@ static int load_manifest(json_t **out, const char *path)
 }
 
 /*
- * The model named by the manifest's model_filepath, when it is local: an
- * absolute path, a path relative to the manifest's folder, or file:///PATH.
+ * The model named by the manifest's model_filepath: an s3:// URL as it is
+ * (*is_url set), or a local file: an absolute path, a path relative to the
+ * manifest's folder, or file:///PATH.
  */
-static int model_from_manifest(struct pb_buf *out, const json_t *m,
+static int model_from_manifest(struct pb_buf *out, int *is_url, const json_t *m,
 			       const char *manifest_path)
 {
 	const json_t *v = json_object_get(m, "model_filepath");
 	const char *fp, *slash;
 
+	*is_url = 0;
 	if (!json_is_string(v))
 		return pb_err_setc(PB_EINVAL,
 				   "%s: 'model_filepath' is missing: give "
 				   "MODEL_FILE",
 				   manifest_path);
 	fp = json_string_value(v);
+	if (strncmp(fp, "s3://", 5) == 0) {
+		*is_url = 1;
+		return pb_buf_puts(out, fp);
+	}
 	if (strncmp(fp, "file://", 7) == 0) {
 		fp += 7;
 		if (strncmp(fp, "localhost/", 10) == 0)
@@ -254,8 +260,8 @@ static int model_from_manifest(struct pb_buf *out, const json_t *m,
 	}
 	if (!fp)
 		return pb_err_setc(PB_EINVAL,
-				   "model_filepath '%s' is not a local file: "
-				   "give MODEL_FILE",
+				   "model_filepath '%s' is neither a local "
+				   "file nor an s3:// URL: give MODEL_FILE",
 				   json_string_value(v));
 	if (*fp == '/')
 		return pb_buf_puts(out, fp);
@@ -286,6 +292,8 @@ static int recorded_read(struct recorded *r, const json_t *m, const char *file)
 static int compare(const struct recorded *r, const struct pb_digest *d,
 		   const char *model)
 {
+	if (!d) /* only the manifest is checked */
+		return 0;
 	if (strcasecmp(r->md5, d->md5) != 0)
 		return pb_err_set("model_md5_hash mismatch: manifest has %s, "
 				  "'%s' has %s",
@@ -302,31 +310,66 @@ static int compare(const struct recorded *r, const struct pb_digest *d,
 	return 0;
 }
 
-int pb_manifest_verify(struct pb_digest *out, const char *manifest_path,
-		       const char *model_path)
+int pb_manifest_model(char **out, int *is_url, const char *manifest_path)
 {
 	struct pb_buf model = PB_BUF_INIT;
-	struct recorded rec;
-	struct pb_digest d;
 	json_t *m = NULL;
 	int rc;
 
+	*out = NULL;
+	if ((rc = load_manifest(&m, manifest_path)) == 0 &&
+	    (rc = model_from_manifest(&model, is_url, m, manifest_path)) == 0)
+		*out = pb_buf_detach(&model);
+	json_decref(m);
+	pb_buf_release(&model);
+	return rc;
+}
+
+int pb_manifest_check(const char *manifest_path, const struct pb_digest *d,
+		      const char *model)
+{
+	struct recorded rec;
+	json_t *m = NULL;
+	int rc;
+
+	if ((rc = load_manifest(&m, manifest_path)) == 0 &&
+	    (rc = recorded_read(&rec, m, manifest_path)) == 0)
+		rc = compare(&rec, d, model);
+	json_decref(m);
+	return rc;
+}
+
+int pb_manifest_verify(struct pb_digest *out, const char *manifest_path,
+		       const char *model_path)
+{
+	struct pb_digest d;
+	char *model = NULL;
+	int rc, is_url = 0;
+
 	if (out)
 		memset(out, 0, sizeof(*out));
-	if ((rc = load_manifest(&m, manifest_path)) < 0 ||
-	    (rc = recorded_read(&rec, m, manifest_path)) < 0)
-		goto out;
 	if (model_path)
-		rc = pb_buf_puts(&model, model_path);
-	else
-		rc = model_from_manifest(&model, m, manifest_path);
-	if (rc < 0 || (rc = pb_hash_file(&d, model.ptr)) < 0)
+		model = strdup(model_path);
+	else if ((rc = pb_manifest_model(&model, &is_url, manifest_path)) < 0)
+		return rc;
+	if (!model)
+		return pb_err_set("out of memory");
+	/* the manifest first: a broken one is reported before any hashing */
+	if ((rc = pb_manifest_check(manifest_path, NULL, model)) < 0)
+		goto out;
+	if (is_url) {
+		rc = pb_err_setc(PB_EINVAL,
+				 "model_filepath '%s' is in a store: "
+				 "'prbot verify' reads it from there",
+				 model);
+		goto out;
+	}
+	if ((rc = pb_hash_file(&d, model)) < 0)
 		goto out;
 	if (out)
 		*out = d;
-	rc = compare(&rec, &d, model.ptr);
+	rc = pb_manifest_check(manifest_path, &d, model);
 out:
-	json_decref(m);
-	pb_buf_release(&model);
+	free(model);
 	return rc;
 }

@@ -18,12 +18,28 @@ void pb_store_config_init(struct pb_store_config *c, const char *url)
 	c->max_retries = 4;
 }
 
+/* The first of the variables that is set and not empty, or NULL. */
+static const char *first_env(const char *a, const char *b)
+{
+	const char *v = getenv(a);
+
+	if (v && *v)
+		return v;
+	v = getenv(b);
+	return v && *v ? v : NULL;
+}
+
 void pb_store_config_from(struct pb_store_config *c,
 			  const struct pb_config *cfg)
 {
 	pb_store_config_init(c, cfg->store.url);
-	c->endpoint = cfg->store.endpoint;
-	c->region = cfg->store.region;
+	/* as the AWS CLI and SDKs read them */
+	c->endpoint = cfg->store.endpoint ? cfg->store.endpoint :
+					    first_env("AWS_ENDPOINT_URL_S3",
+						      "AWS_ENDPOINT_URL");
+	c->region = cfg->store.region ?
+			    cfg->store.region :
+			    first_env("AWS_REGION", "AWS_DEFAULT_REGION");
 	c->access_key = cfg->store.access_key.value;
 	c->secret_key = cfg->store.secret_key.value;
 	c->session_token = cfg->store.session_token.value;

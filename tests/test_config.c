@@ -72,7 +72,7 @@ static void assert_defaults(const struct pb_config *c)
 	assert_string_equal(c->github.bot_login, "prbot");
 	assert_string_equal(c->store.url, "file://./var/artifacts");
 	assert_null(c->store.endpoint);
-	assert_string_equal(c->store.region, "us-east-1");
+	assert_null(c->store.region); /* AWS_REGION, else us-east-1 */
 	assert_null(c->slack.bot_token.value);
 	assert_int_equal(c->n_permissions, 0);
 	assert_int_equal(c->n_labels, 0);

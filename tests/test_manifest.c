@@ -407,11 +407,43 @@ static void test_manifest_verify_follows_file_urls_only(void **state)
 		       NULL, -1);
 	assert_int_equal(pb_manifest_verify(NULL, f->manifest, NULL),
 			 PB_EINVAL);
-	assert_string_equal(pb_err_last(),
-			    "model_filepath 's3://models/octo/iris/model.pkl' "
-			    "is not a local file: give MODEL_FILE");
+	assert_string_equal(
+		pb_err_last(),
+		"model_filepath 's3://models/octo/iris/model.pkl' "
+		"is in a store: 'prbot verify' reads it from there");
 	/* with MODEL_FILE given, the URL does not matter */
 	assert_int_equal(pb_manifest_verify(NULL, f->manifest, f->model), 0);
+
+	write_manifest(f, "https://example.com/model.pkl", f->digest.md5, NULL,
+		       -1);
+	assert_int_equal(pb_manifest_verify(NULL, f->manifest, NULL),
+			 PB_EINVAL);
+	assert_string_equal(pb_err_last(),
+			    "model_filepath 'https://example.com/model.pkl' is "
+			    "neither a local file nor an s3:// URL: give "
+			    "MODEL_FILE");
+}
+
+/* verify's s3:// path: the URL as written, then the digest compared */
+static void test_manifest_model_and_check_for_store_urls(void **state)
+{
+	struct fixture *f = *state;
+	struct pb_digest other;
+	char *model;
+	int is_url;
+
+	write_manifest(f, "s3://models/octo/iris/model.pkl", f->digest.md5,
+		       f->digest.sha256, (long)f->digest.size);
+	assert_int_equal(pb_manifest_model(&model, &is_url, f->manifest), 0);
+	assert_string_equal(model, "s3://models/octo/iris/model.pkl");
+	assert_int_equal(is_url, 1);
+	assert_int_equal(pb_manifest_check(f->manifest, &f->digest, model), 0);
+	other = f->digest;
+	other.sha256[0] = other.sha256[0] == 'a' ? 'b' : 'a';
+	assert_int_equal(pb_manifest_check(f->manifest, &other, model),
+			 PB_ERROR);
+	assert_non_null(strstr(pb_err_last(), "model_sha256 mismatch"));
+	free(model);
 }
 
 int main(void)
@@ -429,6 +461,7 @@ int main(void)
 		T(test_manifest_verify_refuses_bad_hash_fields),
 		T(test_manifest_verify_missing_files_are_not_found),
 		T(test_manifest_verify_follows_file_urls_only),
+		T(test_manifest_model_and_check_for_store_urls),
 	};
 #undef T
 

@@ -99,7 +99,7 @@ struct pb_config {
 	struct {
 		char *url; /* default "file://./var/artifacts" */
 		char *endpoint;
-		char *region; /* default "us-east-1" */
+		char *region; /* NULL: AWS_REGION, else us-east-1 */
 		struct pb_secret access_key;
 		struct pb_secret secret_key;
 		struct pb_secret session_token;

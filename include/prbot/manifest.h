@@ -50,6 +50,21 @@ int pb_manifest_dump(struct pb_buf *out, const json_t *manifest);
 int pb_manifest_write(const char *path, const json_t *manifest);
 
 /*
+ * The model the manifest's model_filepath names: an s3:// URL as written
+ * (*is_url set), or a local path (a relative one is taken from the
+ * manifest's folder; file:///PATH gives PATH). Caller frees *out.
+ */
+int pb_manifest_model(char **out, int *is_url, const char *manifest_path);
+
+/*
+ * Compare d, the digest of model (named in messages), with the hashes and
+ * size the manifest records; d NULL checks only that the manifest is valid.
+ * Returns as pb_manifest_verify() does.
+ */
+int pb_manifest_check(const char *manifest_path, const struct pb_digest *d,
+		      const char *model);
+
+/*
  * Recompute MD5 and SHA-256 of model (NULL: the manifest's model_filepath,
  * when that is a local path or file:// URL) and compare. Returns 0 when every
  * recorded hash and the size match; PB_ERROR naming the mismatching field

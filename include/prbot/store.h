@@ -65,8 +65,11 @@ struct pb_store_config {
 void pb_store_config_init(struct pb_store_config *c, const char *url);
 
 /*
- * [store] of bot.conf; credentials not given there come from the AWS_*
- * variables when the store is opened. Borrows from cfg.
+ * [store] of bot.conf. What it leaves unset comes from the variables the
+ * AWS tools read: endpoint from AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL,
+ * region from AWS_REGION or AWS_DEFAULT_REGION (here), credentials from
+ * AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN (when the
+ * store opens). Borrows from cfg and the environment.
  */
 void pb_store_config_from(struct pb_store_config *c,
 			  const struct pb_config *cfg);
