@@ -73,6 +73,8 @@ static void assert_defaults(const struct pb_config *c)
 	assert_string_equal(c->store.url, "file://./var/artifacts");
 	assert_null(c->store.endpoint);
 	assert_null(c->store.region); /* AWS_REGION, else us-east-1 */
+	assert_int_equal(c->store.s3_path_style, -1);	/* by endpoint */
+	assert_true(c->store.multipart_threshold == 0); /* 64 MiB */
 	assert_null(c->slack.bot_token.value);
 	assert_int_equal(c->n_permissions, 0);
 	assert_int_equal(c->n_labels, 0);
@@ -163,6 +165,10 @@ static void test_config_reads_every_section(void **state)
 	assert_string_equal(c->store.region, "eu-west-1");
 	assert_string_equal(c->store.access_key.value, "AKIATESTACCESSKEY");
 	assert_string_equal(c->store.secret_key.value, "s3-test-secret");
+	assert_int_equal(c->store.s3_path_style, 0);
+	assert_true(c->store.multipart_threshold == 100LL << 20);
+	assert_true(c->store.part_size == 16LL << 20);
+	assert_int_equal(c->store.parallel, 8);
 	assert_string_equal(c->slack.signing_secret.value,
 			    "slack-signing-test");
 	assert_string_equal(c->slack.bot_token.value, "xoxb-slack-test-token");
@@ -178,7 +184,7 @@ static void test_config_reads_every_section(void **state)
 	assert_int_equal(c->n_labels, 2);
 	assert_string_equal(c->labels[0].key, "prbot:evaluate");
 	assert_string_equal(c->labels[0].value, "/evaluate");
-	assert_int_equal(c->labels[0].line, 42);
+	assert_int_equal(c->labels[0].line, 46);
 	assert_string_equal(c->labels[1].key, "deploy-staging");
 	assert_string_equal(c->labels[1].value, "/deploy staging");
 	pb_config_free(c);
@@ -277,6 +283,26 @@ static const struct section_row section_rows[] = {
 	{ "[labels]\nprbot:eval = /evaluate\nprbot:eval = /help\n",
 	  "t.conf:3: duplicate key 'prbot:eval' in [labels] (first set on "
 	  "line 2): keep one\n" },
+	{ "[store]\nurl = s3://Models/prbot\n",
+	  "t.conf:2: 'url': store url 's3://Models/prbot': bucket 'Models': "
+	  "a bucket name has only lowercase letters, digits, '.' and '-'\n" },
+	{ "[store]\n\nurl = s3:/models\n",
+	  "t.conf:3: 'url': store url 's3:/models': unsupported scheme: "
+	  "write file://DIR or s3://BUCKET/PREFIX\n" },
+	{ "[store]\nurl = s3://models//prbot\n",
+	  "t.conf:2: 'url': store url 's3://models//prbot': the prefix has "
+	  "an empty segment ('//')\n" },
+	{ "[store]\npart_size = 1M\nmultipart_threshold = 6G\n",
+	  "t.conf:2: 'part_size': expected a size from 5M to 5G, got '1M'\n"
+	  "t.conf:3: 'multipart_threshold': expected a size from 5M to 5G, "
+	  "got '6G'\n" },
+	{ "[store]\nparallel = 0\ns3_path_style = sometimes\n",
+	  "t.conf:2: 'parallel': expected a whole number from 1 to 64, got "
+	  "'0'\nt.conf:3: 's3_path_style': expected true or false (yes/no, "
+	  "1/0), got 'sometimes'\n" },
+	{ "[store]\nsession_token = IQoJb3JpZ2luX2VjEXAMPLE\n",
+	  "t.conf:2: 'session_token' is a secret and must not be written in "
+	  "the file: use env:NAME or file:PATH\n" },
 	{ "[frobnicate]\nx = 1\n",
 	  "t.conf:1: unknown section [frobnicate]: sections are server, "
 	  "github, store, slack, deploy, permissions, labels, schedule "
