@@ -23,9 +23,18 @@ static const char *base_name(const char *path)
 	return s ? s + 1 : path;
 }
 
-int pb_stage_upload(struct pb_run_ctx *ctx, struct pb_stage_record *rec)
+/* The job's store, as [store] configures it. */
+static int store_open(struct pb_store **out, const struct pb_run_ctx *ctx)
 {
 	struct pb_store_config sc;
+
+	pb_store_config_from(&sc, ctx->req->cfg);
+	sc.redactor = ctx->req->redact;
+	return pb_store_open(out, &sc);
+}
+
+int pb_stage_upload(struct pb_run_ctx *ctx, struct pb_stage_record *rec)
+{
 	struct pb_store *store = NULL;
 	struct pb_buf key = PB_BUF_INIT;
 	int rc;
@@ -33,9 +42,7 @@ int pb_stage_upload(struct pb_run_ctx *ctx, struct pb_stage_record *rec)
 	if ((rc = pb_buf_printf(&key, "%s/%s/%s", ctx->co.owner_repo,
 				ctx->co.sha, base_name(ctx->rc->model))) < 0)
 		return pb_stage_fail(rec, rc, "out of memory");
-	pb_store_config_from(&sc, ctx->req->cfg);
-	sc.redactor = ctx->req->redact;
-	if ((rc = pb_store_open(&store, &sc)) < 0) {
+	if ((rc = store_open(&store, ctx)) < 0) {
 		rc = pb_stage_fail(rec, rc, "%s", pb_err_last());
 		goto out;
 	}
@@ -102,6 +109,47 @@ static int remove_stale_sig(const char *manifest)
 		rc = pb_err_set("cannot remove the stale signature '%s': %s",
 				sig.ptr, strerror(errno));
 	pb_buf_release(&sig);
+	return rc;
+}
+
+/*
+ * A store that is not a local folder (s3://) gets the manifest, and its
+ * .sig when signed, next to the artifact, from the job folder's copy.
+ */
+static int store_manifest(struct pb_run_ctx *ctx, struct pb_stage_record *rec,
+			  int signed_too)
+{
+	struct pb_store *store = NULL;
+	struct pb_buf key = PB_BUF_INIT, file = PB_BUF_INIT;
+	struct pb_put_result r;
+	int rc, i;
+
+	memset(&r, 0, sizeof(r));
+	if ((rc = store_open(&store, ctx)) < 0) {
+		rc = pb_stage_fail(rec, rc, "%s", pb_err_last());
+		goto out;
+	}
+	for (i = 0; i < 1 + signed_too; i++) {
+		pb_buf_reset(&key);
+		pb_buf_reset(&file);
+		if ((rc = pb_buf_printf(&key, "%s/%s/" MANIFEST_NAME "%s",
+					ctx->co.owner_repo, ctx->co.sha,
+					i ? PB_SIGN_SUFFIX : "")) < 0 ||
+		    (rc = pb_buf_printf(&file, "%s%s", ctx->manifest_path,
+					i ? PB_SIGN_SUFFIX : "")) < 0)
+			goto out;
+		if ((rc = pb_store_put(&r, store, key.ptr, file.ptr)) < 0) {
+			rc = pb_stage_fail(rec, rc, "%s", pb_err_last());
+			goto out;
+		}
+		pb_job_log(ctx, "stored %s", r.url);
+		pb_put_result_release(&r);
+	}
+out:
+	pb_put_result_release(&r);
+	pb_buf_release(&file);
+	pb_buf_release(&key);
+	pb_store_free(store);
 	return rc;
 }
 
@@ -188,6 +236,9 @@ int pb_stage_manifest(struct pb_run_ctx *ctx, struct pb_stage_record *rec)
 	    (rc = write_copy(ctx, rec, key, ctx->job_dir,
 			     ctx->manifest_path ? NULL : &ctx->manifest_path)) <
 		    0)
+		goto out;
+	if (!ctx->artifact.path &&
+	    (rc = store_manifest(ctx, rec, key != NULL)) < 0)
 		goto out;
 	if (key) {
 		pb_job_log(ctx, "manifests signed with Ed25519 key %s",
