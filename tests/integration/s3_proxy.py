@@ -12,7 +12,10 @@ on stdout, and serves until its standard input closes or --max-seconds pass
 
 Every request is authenticated as S3 does it before it goes upstream: the
 AWS Signature Version 4 is recomputed with botocore's own signer from what
-arrived (method, the path exactly as sent, the query decoded and re-encoded,
+arrived (method, the path and the query decoded and encoded again as SigV4
+wants it, once, "/" kept, nothing else normalized: that is how S3 reads
+them, so a client that signs "%3D" but sends "=" passes, and one that signs
+"=" fails; the log's "canonical_path" shows a path not sent in that form),
 the headers named in SignedHeaders with their values as received, and the
 x-amz-content-sha256 value as the payload hash; UNSIGNED-PAYLOAD for a
 presigned URL) and compared. What fails is answered as S3 answers, with its
@@ -54,6 +57,10 @@ bodies of any size (1 MiB buffers). "Expect: 100-continue" is answered only
 once the request passed authentication, so a rejected client never sends its
 body.
 
+s3rver 3.7.1 has no AbortMultipartUpload (it answers 405): the proxy answers
+DELETE /BUCKET/KEY?uploadId=ID itself, 204 as S3 does, without going
+upstream (the log says "emulated"; the parts stay in s3rver's folder).
+
 Upstream, the request goes path-style, without its authentication
 (Authorization header, X-Amz-* query parameters of a presigned URL): s3rver
 serves anonymous requests and would not accept these credentials anyway.
@@ -84,6 +91,8 @@ Control endpoints under /__proxy/ (JSON; never authenticated nor logged):
                           x-amz-checksum-sha256, x-amz-date, expect, range,
                           x-amz-security-token as "present"), "bytes_in",
                           "bytes_out", "fault", "status", "error" (S3 code),
+                          "emulated" (what the proxy answered itself),
+                          "canonical_path" (when the path as sent is not),
                           "canonical_request" (on a mismatch)}]
     POST /__proxy/reset   forget faults and log
     POST /__proxy/fault   queue a fault, or a list of them:
@@ -228,6 +237,11 @@ def hosted_bucket(host):
                   "Host %r is none of the forms this proxy accepts" % host)
 
 
+def canonical_path(raw):
+    """RAW decoded and encoded once more, as S3 canonicalizes it."""
+    return urllib.parse.quote(urllib.parse.unquote_to_bytes(raw), safe="/~")
+
+
 def split_query(query):
     """[(name, value)] of a raw query string, each decoded once (S3 takes
     '+' as itself, not a space); a name without '=' has value ''."""
@@ -268,7 +282,7 @@ def expected_signature(cfg, verifier_class, method, raw_path, pairs,
     headers = {}
     if payload_hash is not None:
         headers["X-Amz-Content-SHA256"] = payload_hash
-    req = AWSRequest(method=method, url="http://proxy" + raw_path,
+    req = AWSRequest(method=method, url="http://proxy" + canonical_path(raw_path),
                      headers=headers, params=pairs)
     req.context["timestamp"] = amz_date
     req.context["signed_headers"] = signed_headers
@@ -340,7 +354,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                  "access_key": None, "signature": None, "time_check": None,
                  "body_check": None, "headers": self.logged_headers(),
                  "bytes_in": 0, "bytes_out": 0, "fault": None,
-                 "status": None, "error": None}
+                 "status": None, "error": None, "emulated": None}
         self.entry = entry
         self.body_read = False
         try:
@@ -414,6 +428,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         target = upstream_path + ("?" + upstream_query if upstream_query
                                   else "")
         body = self.take_body(length, entry)
+        if self.command == "DELETE" and "uploadId" in dict(split_query(query)):
+            return self.emulate_abort(body, entry)
         self.forward(target, length, body, fault, entry)
 
     def content_length(self):
@@ -503,6 +519,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             raise S3Error(400, "InvalidRequest", "Missing required header "
                           "for this request: x-amz-content-sha256")
         self.check_signed_headers(signed, entry)
+        if canonical_path(path) != path:
+            entry["canonical_path"] = canonical_path(path)
         if cfg.token is not None:
             token = self.headers.get("X-Amz-Security-Token") \
                 if entry["auth"] == "header" \
@@ -686,6 +704,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
             raise
         finally:
             conn.close()
+
+    def emulate_abort(self, body, entry):
+        if body is None:
+            self.drain(self.content_length())
+        else:
+            body.close()
+        entry["emulated"] = "AbortMultipartUpload"
+        entry["status"] = 204
+        self.send_response(204)
+        self.send_header("x-amz-request-id", "PROXY-%d" % self.cfg.next_id)
+        self.end_headers()
 
     def relay(self, resp, fault, entry):
         """Send upstream's answer RESP on, its body streamed."""

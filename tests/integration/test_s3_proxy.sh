@@ -28,7 +28,8 @@ code_is() { # code_is NAME CODE
 	}
 }
 s3_code_is() { # s3_code_is NAME HTTP-CODE S3-CODE
-	code_is "$1" "$2" && grep -q "<Code>$3</Code>" "$T/$1.body" || {
+	code_is "$1" "$2" || return 1
+	grep -q "<Code>$3</Code>" "$T/$1.body" || {
 		echo "  $1: $(head -c 600 "$T/$1.body")"
 		return 1
 	}
@@ -60,6 +61,17 @@ check "listing with a query: 200 and the key" \
 check "0 bad signatures so far" test "$(s3_bad_signatures)" = 0
 check "the log records the metadata and the digest check" test \
 	"$(s3_log '[e["headers"].get("x-amz-meta-prbot-sha256") is not None and e["body_check"] for e in L if e["method"] == "PUT"]')" = "['ok']"
+
+# the path is read as S3 reads it: decoded, then encoded once as SigV4 wants
+s3curl encoded "${UNSIGNED[@]}" "$O/runs/1/model%2Ebin"
+check "a path signed with a needless escape (%2E): SignatureDoesNotMatch" \
+	s3_code_is encoded 403 SignatureDoesNotMatch
+check "the log shows the canonical path" test \
+	"$(s3_log 'L[-1]["canonical_path"]')" = /models/runs/1/model.bin
+s3curl rawsign "${UNSIGNED[@]}" -T "$T/small.bin" "$O/runs/1/a=b.bin"
+check "a key signed unescaped ('=' not %3D): SignatureDoesNotMatch" \
+	s3_code_is rawsign 403 SignatureDoesNotMatch
+s3_reset
 
 # virtual-hosted style: the bucket in the Host, signed as sent
 port=${S3_URL##*:}
@@ -187,11 +199,21 @@ r = s3.complete_multipart_upload(Bucket=bucket, Key="boto/multi",
                                  MultipartUpload={"Parts": done})
 got = s3.get_object(Bucket=bucket, Key="boto/multi")["Body"].read()
 assert got == b"".join(parts), "multipart object differs"
+odd = "boto/run=7/a b+c(1)&é.bin"
+s3.put_object(Bucket=bucket, Key=odd, Body=b"odd")
+assert s3.get_object(Bucket=bucket, Key=odd)["Body"].read() == b"odd"
+up = s3.create_multipart_upload(Bucket=bucket, Key="boto/aborted")
+s3.upload_part(Bucket=bucket, Key="boto/aborted", PartNumber=1,
+               UploadId=up["UploadId"], Body=b"part")
+s3.abort_multipart_upload(Bucket=bucket, Key="boto/aborted",
+                          UploadId=up["UploadId"])
 print("multipart etag", r["ETag"])
 PYEOF
 check "botocore: put, head, multipart upload through the proxy" \
 	test -s "$T/boto.out" || cat "$T/boto.err"
 check "0 bad signatures from botocore" test "$(s3_bad_signatures)" = 0
+check "AbortMultipartUpload: answered by the proxy" test \
+	"$(s3_log '[e["status"] for e in L if e["emulated"]]')" = "[204]"
 check "botocore's signed payloads were checked" test \
 	"$(s3_log 'sum(1 for e in L if e["body_check"] == "ok")')" -ge 3
 
@@ -221,7 +243,7 @@ check "a skewed clock is not a bad signature" test "$(s3_bad_signatures)" = 0
 s3_fault '{"action": "drop", "method": "PUT", "after_bytes": 1000}'
 s3curl drop -T "$T/small.bin" "${UNSIGNED[@]}" "$O/runs/4/dropped.bin"
 check "drop fault: the connection closes without an answer" \
-	grep -qxE '52|56' "$T/drop.rc"
+	grep -qxE '52|55|56' "$T/drop.rc"
 check "drop fault: nothing stored" test "$(curl -s -o /dev/null \
 	-w '%{http_code}' "$S3_UPSTREAM/$S3_BUCKET/runs/4/dropped.bin")" = 404
 
@@ -233,7 +255,7 @@ check "truncate fault: the download stops short" \
 s3_fault '{"action": "drop_response", "method": "PUT"}'
 s3curl lost -T "$T/other.txt" "${UNSIGNED[@]}" "$O/runs/4/lost.txt"
 check "drop_response fault: no answer, but the object is stored" \
-	test "$(cat "$T/lost.rc")" = 52 -a "$(curl -s -o /dev/null \
+	grep -qxE '52|56' "$T/lost.rc" && test "$(curl -s -o /dev/null \
 	-w '%{http_code}' "$S3_UPSTREAM/$S3_BUCKET/runs/4/lost.txt")" = 200
 
 s3_fault '{"action": "delay", "seconds": 1}'
