@@ -468,13 +468,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             bad = S3Error(400, "AuthorizationQueryParametersError",
                           "X-Amz-Algorithm, X-Amz-Credential, X-Amz-Date, "
                           "X-Amz-Expires, X-Amz-SignedHeaders and "
-                          "X-Amz-Signature are all needed")
+                          "X-Amz-Signature are all needed; X-Amz-Expires "
+                          "at most 604800 (a week)")
             q = {name: value for name, value in pairs}
             need = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date",
                     "X-Amz-Expires", "X-Amz-SignedHeaders", "X-Amz-Signature")
             if any(n not in q for n in need) or \
                     q["X-Amz-Algorithm"] != "AWS4-HMAC-SHA256" or \
-                    not q["X-Amz-Expires"].isdigit():
+                    not q["X-Amz-Expires"].isdigit() or \
+                    int(q["X-Amz-Expires"]) > 7 * 24 * 3600:
                 entry["signature"] = "malformed"
                 raise bad
             try:
