@@ -135,6 +135,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 import urllib.parse
 
 from botocore.auth import S3SigV4Auth, S3SigV4QueryAuth
@@ -363,6 +364,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_s3_error(e)
         except (ConnectionError, socket.timeout, BrokenPipeError) as e:
             entry["error"] = entry["error"] or "connection: %s" % e
+            self.close_connection = True
+        except Exception as e:  # a bug here: in the log, not a hang
+            entry["error"] = "s3_proxy failed: %r" % e
+            traceback.print_exc()
             self.close_connection = True
         finally:
             self.cfg.record(entry)
