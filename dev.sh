@@ -14,7 +14,7 @@ PACKAGES="build-essential cmake pkg-config git ca-certificates \
 libwebsockets-dev libcurl4-openssl-dev libjansson-dev libssl-dev \
 libgit2-dev libsqlite3-dev libinih-dev libyaml-dev libcmocka-dev \
 python3 python3-venv python3-pip jupyter-nbconvert python3-ipykernel \
-python3-nbformat"
+python3-nbformat python3-botocore"
 
 install_missing() {
 	missing=""
@@ -24,7 +24,7 @@ install_missing() {
 			missing="$missing $p"
 		fi
 	done
-	if [ -n "${WANT_NODE:-}" ]; then # the tests' webhook payloads come from npm
+	if [ -n "${WANT_NODE:-}" ]; then # test peers (webhooks, S3) come from npm
 		command -v node >/dev/null || missing="$missing nodejs"
 		command -v npm >/dev/null || missing="$missing npm"
 	fi
@@ -65,6 +65,7 @@ demo)
 test)
 	WANT_NODE=1 install_missing
 	npm_ci tests/webhooks
+	npm_ci tests/s3
 	build build-asan -DCMAKE_BUILD_TYPE=Debug -DPRBOT_SANITIZE=ON \
 		-DPRBOT_WERROR=ON
 	cd build-asan
