@@ -771,48 +771,57 @@ static int code_is(const struct pb_s3_response *r, const char *code)
 	return r->s3_code && !strcmp(r->s3_code, code);
 }
 
-/* The PB_E* code of a failed answer, and what to do about it. */
-static int advice_add(struct pb_buf *m, const struct pb_s3_conn *conn,
-		      const struct pb_s3_response *r)
+/* The PB_E* code of a failed answer and what to do (NULL: no advice). */
+static int failure_kind(const char **fix, const struct pb_s3_response *r)
 {
-	if (code_is(r, "SignatureDoesNotMatch"))
-		return pb_buf_puts(m, ": the store refused the request "
-				      "signature: check [store] secret_key "
-				      "(or AWS_SECRET_ACCESS_KEY)") < 0 ?
-			       PB_ERROR :
-			       PB_EPERM;
-	if (code_is(r, "InvalidAccessKeyId"))
-		return pb_buf_puts(m, ": the store does not know the access "
-				      "key: check [store] access_key (or "
-				      "AWS_ACCESS_KEY_ID)") < 0 ?
-			       PB_ERROR :
-			       PB_EPERM;
-	if (code_is(r, "AccessDenied") || r->status == 401 || r->status == 403)
-		return pb_buf_puts(m, ": the store refused access: check the "
-				      "key's permissions on the bucket") < 0 ?
-			       PB_ERROR :
-			       PB_EPERM;
+	*fix = NULL;
+	if (code_is(r, "SignatureDoesNotMatch")) {
+		*fix = "the store refused the request signature: check "
+		       "[store] secret_key (or AWS_SECRET_ACCESS_KEY)";
+		return PB_EPERM;
+	}
+	if (code_is(r, "InvalidAccessKeyId")) {
+		*fix = "the store does not know the access key: check "
+		       "[store] access_key (or AWS_ACCESS_KEY_ID)";
+		return PB_EPERM;
+	}
 	if (code_is(r, "NoSuchBucket"))
-		return pb_buf_printf(m,
-				     ": bucket '%s' does not exist at %s: "
-				     "create it or fix [store] url",
-				     conn->bucket, conn->endpoint) < 0 ?
-			       PB_ERROR :
-			       PB_ENOTFOUND;
-	if (code_is(r, "RequestTimeTooSkewed"))
-		return pb_buf_puts(m, ": the store says this machine's clock "
-				      "is off: sync it with NTP") < 0 ?
-			       PB_ERROR :
-			       PB_EINVAL;
-	if (r->status == 404)
-		return PB_ENOTFOUND;
-	return PB_ERROR;
+		return PB_ENOTFOUND; /* the advice names the bucket */
+	if (code_is(r, "RequestTimeTooSkewed")) {
+		*fix = "the store says this machine's clock is off: sync it "
+		       "with NTP";
+		return PB_EINVAL;
+	}
+	if (code_is(r, "AccessDenied") || r->status == 401 ||
+	    r->status == 403) {
+		*fix = "the store refused access: check the key's "
+		       "permissions on the bucket";
+		return PB_EPERM;
+	}
+	return r->status == 404 ? PB_ENOTFOUND : PB_ERROR;
+}
+
+/* "answered 403 Code "message" after N attempts (request id R)" */
+static int answer_describe(struct pb_buf *m, const struct pb_s3_response *r,
+			   const char *attempts)
+{
+	int rc = pb_buf_printf(m, "answered %ld", r->status);
+
+	if (rc == 0 && r->s3_code)
+		rc = pb_buf_printf(m, " %s", r->s3_code);
+	if (rc == 0 && r->s3_message)
+		rc = pb_buf_printf(m, " \"%.*s\"", MSG_QUOTE, r->s3_message);
+	if (rc == 0)
+		rc = pb_buf_printf(m, "%s (request id %s)", attempts,
+				   r->request_id ? r->request_id : "none");
+	return rc;
 }
 
 int pb_s3_fail(const struct pb_s3_conn *conn, const char *op,
 	       const char *target, const struct pb_s3_response *r)
 {
 	struct pb_buf m = PB_BUF_INIT;
+	const char *fix = NULL;
 	char n[40] = "";
 	int code = PB_ERROR, rc;
 
@@ -822,19 +831,15 @@ int pb_s3_fail(const struct pb_s3_conn *conn, const char *op,
 		rc = pb_buf_printf(&m, "cannot reach the store at %s: %s%s",
 				   conn->endpoint, r->curl_error, n);
 	} else {
-		rc = pb_buf_printf(&m, "answered %ld", r->status);
-		if (rc == 0 && r->s3_code)
-			rc = pb_buf_printf(&m, " %s", r->s3_code);
-		if (rc == 0 && r->s3_message)
-			rc = pb_buf_printf(&m, " \"%.*s\"", MSG_QUOTE,
-					   r->s3_message);
-		if (rc == 0)
-			rc = pb_buf_printf(&m, "%s (request id %s)", n,
-					   r->request_id ? r->request_id :
-							   "none");
-		if (rc == 0 && (code = advice_add(&m, conn, r)) == PB_ERROR &&
-		    !m.ptr)
-			rc = -1;
+		code = failure_kind(&fix, r);
+		rc = answer_describe(&m, r, n);
+		if (rc == 0 && fix)
+			rc = pb_buf_printf(&m, ": %s", fix);
+		if (rc == 0 && code_is(r, "NoSuchBucket"))
+			rc = pb_buf_printf(&m,
+					   ": bucket '%s' does not exist at "
+					   "%s: create it or fix [store] url",
+					   conn->bucket, conn->endpoint);
 	}
 	if (rc < 0)
 		return pb_err_set("out of memory");
