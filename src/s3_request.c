@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -437,6 +438,16 @@ static void amz_date(char out[17])
 	strftime(out, 17, "%Y%m%dT%H%M%SZ", &tm);
 }
 
+static int has_content_type(const struct pb_s3_request *req)
+{
+	size_t i;
+
+	for (i = 0; i < req->nheaders; i++)
+		if (!strcasecmp(req->headers[i].name, "Content-Type"))
+			return 1;
+	return 0;
+}
+
 /* Sign req and build the header list: the signed ones, then the rest. */
 static int headers_build(struct pb_s3_xfer *x, const char *host)
 {
@@ -488,9 +499,9 @@ static int headers_build(struct pb_s3_xfer *x, const char *host)
 	if (rc == 0)
 		rc = add_header(&x->hdrs, "Authorization",
 				res.authorization.ptr);
-	/* curl would add one for a POST; S3 would keep it on the object */
-	if (rc == 0 && req->body && !strcmp(req->method, "POST"))
-		rc = add_header(&x->hdrs, "Content-Type", "application/xml");
+	/* curl would add a form's Content-Type to a POST without one */
+	if (rc == 0 && !strcmp(req->method, "POST") && !has_content_type(req))
+		rc = add_header(&x->hdrs, "Content-Type", "");
 out:
 	pb_buf_release(&path);
 	pb_sigv4_result_release(&res);
@@ -791,6 +802,13 @@ static int failure_kind(const char **fix, const struct pb_s3_response *r)
 		*fix = "the store says this machine's clock is off: sync it "
 		       "with NTP";
 		return PB_EINVAL;
+	}
+	if (r->status == 403 && !r->s3_code) {
+		/* a HEAD's answer has no body to say why */
+		*fix = "the store refused the request: check [store] "
+		       "access_key and secret_key (or AWS_ACCESS_KEY_ID and "
+		       "AWS_SECRET_ACCESS_KEY) and the key's permissions";
+		return PB_EPERM;
 	}
 	if (code_is(r, "AccessDenied") || r->status == 401 ||
 	    r->status == 403) {

@@ -1247,8 +1247,13 @@ static int same_object(int *same, int *hashed, struct pb_digest *out,
 
 	*same = *hashed = 0;
 	rc = object_head(&obj, s, key, t);
-	if (rc == PB_ENOTFOUND)
+	/* a key may write without reading: then the upload goes ahead
+	   (and says better why, should it be refused as well) */
+	if (rc == PB_ENOTFOUND || rc == PB_EPERM) {
+		if (rc == PB_EPERM)
+			pb_log_debug("s3: %s: uploading anyway", pb_err_last());
 		return 0;
+	}
 	if (rc < 0)
 		return rc;
 	if (obj.size != (uint64_t)st->st_size || !obj.sha256[0])
@@ -1293,10 +1298,15 @@ static int s3_put(struct pb_put_result *out, struct pb_store *base,
 			goto out;
 		}
 		if ((rc = pb_store_src_changed(fd, &st, out->digest.size,
-					       src)) < 0 ||
-		    (rc = single_put(s, &t, fd, &out->digest)) < 0 ||
-		    (rc = pb_store_src_changed(fd, &st, out->digest.size,
-					       src)) < 0 ||
+					       src)) < 0)
+			goto out;
+		rc = single_put(s, &t, fd, &out->digest);
+		/* a src that shrank stops the body short: say that first */
+		if (pb_store_src_changed(fd, &st, out->digest.size, src) < 0) {
+			rc = PB_ECHANGED;
+			goto out;
+		}
+		if (rc < 0 ||
 		    (rc = sidecar_write(s, key, out->digest.sha256)) < 0)
 			goto out;
 	}

@@ -355,6 +355,12 @@ static void test_s3_failures_name_what_to_do(void **state)
 		  "\"The difference between the request time and the current "
 		  "time is too large.\" (request id REQ123): the store says "
 		  "this machine's clock is off: sync it with NTP" },
+		/* a HEAD: no body, no code */
+		{ 403, NULL, NULL, PB_EPERM,
+		  "S3 PUT s3://models/k: answered 403 (request id REQ123): "
+		  "the store refused the request: check [store] access_key "
+		  "and secret_key (or AWS_ACCESS_KEY_ID and "
+		  "AWS_SECRET_ACCESS_KEY) and the key's permissions" },
 		{ 404, NULL, NULL, PB_ENOTFOUND,
 		  "S3 PUT s3://models/k: answered 404 (request id REQ123)" },
 		{ 503, "SlowDown", "Please reduce your request rate.", PB_ERROR,
