@@ -7,11 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "prbot/buf.h"
 #include "prbot/err.h"
+#include "prbot/hash.h"
 #include "prbot/store.h"
 #include "s3_request.h"
 #include "store_s3.h"
@@ -459,6 +462,141 @@ static void test_s3_backoff_grows_within_its_cap(void **state)
 	pb_s3_conn_release(&conn);
 }
 
+/*
+ * Against a real server when PRBOT_TEST_S3_ENDPOINT (and the bucket
+ * PRBOT_TEST_S3_BUCKET, default "models") names one, e.g. s3rver started
+ * by tests/integration/s3_lib.sh; skipped otherwise. Keys are under a
+ * prefix of this run's own.
+ */
+struct live {
+	char dir[PB_TEST_DIR_MAX]; /* first: pb_test_fixture_new() */
+	char url[160];
+	char src[PB_TEST_DIR_MAX + 16];
+	char dst[PB_TEST_DIR_MAX + 16];
+	struct pb_store_config c;
+};
+
+static int live_setup(void **state)
+{
+	const char *ep = getenv("PRBOT_TEST_S3_ENDPOINT");
+	const char *bucket = getenv("PRBOT_TEST_S3_BUCKET");
+	const char *ak = getenv("PRBOT_TEST_S3_ACCESS_KEY");
+	const char *sk = getenv("PRBOT_TEST_S3_SECRET_KEY");
+	struct live *f;
+
+	*state = NULL;
+	if (!ep || !*ep)
+		return 0;
+	if (!(f = pb_test_fixture_new(sizeof(*f), "store_s3")))
+		return -1;
+	snprintf(f->url, sizeof(f->url), "s3://%s/test-%ld-%ld",
+		 bucket ? bucket : "models", (long)getpid(), (long)time(NULL));
+	snprintf(f->src, sizeof(f->src), "%s/model.bin", f->dir);
+	snprintf(f->dst, sizeof(f->dst), "%s/back.bin", f->dir);
+	pb_store_config_init(&f->c, f->url);
+	f->c.endpoint = ep;
+	f->c.access_key = ak ? ak : "S3RVER";
+	f->c.secret_key = sk ? sk : "S3RVER";
+	*state = f;
+	return 0;
+}
+
+static int live_teardown(void **state)
+{
+	return *state ? pb_test_fixture_free(*state) : 0;
+}
+
+/* size bytes of a fixed pseudo-random pattern into path. */
+static void pattern_write(const char *path, size_t size, unsigned seed)
+{
+	unsigned char *p = malloc(size ? size : 1);
+	size_t i;
+
+	assert_non_null(p);
+	for (i = 0; i < size; i++) {
+		seed = seed * 1103515245u + 12345u;
+		p[i] = (unsigned char)(seed >> 16);
+	}
+	pb_test_write_file(path, p, size);
+	free(p);
+}
+
+/* put, put again (skipped), head, get: all agree with the file. */
+static void roundtrip(struct live *f, size_t size, int parts)
+{
+	struct pb_store *s;
+	struct pb_put_result r;
+	struct pb_store_object o;
+	struct pb_digest want, got;
+	const char *key = "octo/iris/0123/model.bin";
+
+	pattern_write(f->src, size, (unsigned)size);
+	assert_int_equal(pb_hash_file(&want, f->src), 0);
+	if (pb_store_open(&s, &f->c) < 0)
+		fail_msg("%s", pb_err_last());
+	if (pb_store_put(&r, s, key, f->src) < 0)
+		fail_msg("%s", pb_err_last());
+	assert_string_equal(r.digest.sha256, want.sha256);
+	assert_string_equal(r.digest.md5, want.md5);
+	assert_int_equal(r.parts, parts);
+	assert_false(r.skipped);
+	pb_put_result_release(&r);
+
+	assert_int_equal(pb_store_put(&r, s, key, f->src), 0);
+	assert_true(r.skipped);
+	assert_string_equal(r.digest.sha256, want.sha256);
+	pb_put_result_release(&r);
+
+	assert_int_equal(pb_store_head(&o, s, key), 0);
+	assert_int_equal(o.size, size);
+	assert_string_equal(o.sha256, want.sha256);
+
+	if (pb_store_get(&got, s, key, f->dst) < 0)
+		fail_msg("%s", pb_err_last());
+	assert_string_equal(got.sha256, want.sha256);
+	assert_string_equal(got.md5, want.md5);
+	assert_int_equal(got.size, size);
+	assert_int_equal(pb_hash_file(&got, f->dst), 0);
+	assert_string_equal(got.sha256, want.sha256);
+	pb_store_free(s);
+}
+
+static void test_s3_live_single_put_roundtrip(void **state)
+{
+	if (!*state)
+		skip();
+	roundtrip(*state, 300000, 0);
+}
+
+static void test_s3_live_multipart_roundtrip(void **state)
+{
+	struct live *f = *state;
+
+	if (!f)
+		skip();
+	f->c.multipart_threshold = 6 * MIB;
+	f->c.part_size = 5 * MIB;
+	f->c.parallel = 3;
+	roundtrip(f, 16 * MIB + 12345, 4);
+}
+
+static void test_s3_live_missing_key_is_not_found(void **state)
+{
+	struct live *f = *state;
+	struct pb_store *s;
+	struct pb_store_object o;
+	struct pb_digest d;
+
+	if (!f)
+		skip();
+	assert_int_equal(pb_store_open(&s, &f->c), 0);
+	assert_int_equal(pb_store_head(&o, s, "no/such/key"), PB_ENOTFOUND);
+	assert_int_equal(pb_store_get(&d, s, "no/such/key", f->dst),
+			 PB_ENOTFOUND);
+	assert_int_equal(access(f->dst, F_OK), -1);
+	pb_store_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -475,6 +613,14 @@ int main(void)
 		cmocka_unit_test(test_s3_unreachable_store_names_endpoint),
 		cmocka_unit_test(test_s3_retries_server_faults_not_refusals),
 		cmocka_unit_test(test_s3_backoff_grows_within_its_cap),
+		cmocka_unit_test_setup_teardown(
+			test_s3_live_single_put_roundtrip, live_setup,
+			live_teardown),
+		cmocka_unit_test_setup_teardown(test_s3_live_multipart_roundtrip,
+						live_setup, live_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_s3_live_missing_key_is_not_found, live_setup,
+			live_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
