@@ -677,7 +677,7 @@ int pb_s3_retryable(const struct pb_s3_response *r)
 	if (r->cc != CURLE_OK)
 		return is_retryable_curl(r->cc);
 	if (r->status >= 500)
-		return 1;
+		return r->status != 501; /* Not Implemented stays so */
 	/* S3's "socket not read from in time" and throttling, and an
 	   <Error> in a 200 (CompleteMultipartUpload) that is S3's fault */
 	return !strcmp(code, "RequestTimeout") || !strcmp(code, "SlowDown") ||

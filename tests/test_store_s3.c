@@ -426,6 +426,7 @@ static void test_s3_retries_server_faults_not_refusals(void **state)
 		{ 200, "InternalError", 1 },
 		{ 403, "AccessDenied", 0 },
 		{ 400, "BadDigest", 0 },
+		{ 501, "NotImplemented", 0 },
 		{ 404, "NoSuchKey", 0 },
 		{ 403, "SignatureDoesNotMatch", 0 },
 	};
