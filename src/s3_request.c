@@ -250,9 +250,10 @@ void pb_s3_response_release(struct pb_s3_response *r)
 	free(r->etag);
 	free(r->request_id);
 	free(r->meta_sha256);
+	free(r->bucket_region);
 	free(r->s3_code);
 	free(r->s3_message);
-	r->etag = r->request_id = r->meta_sha256 = NULL;
+	r->etag = r->request_id = r->meta_sha256 = r->bucket_region = NULL;
 	r->s3_code = r->s3_message = NULL;
 }
 
@@ -635,6 +636,7 @@ void pb_s3_xfer_finish(struct pb_s3_xfer *x, CURLcode cc)
 	r->etag = header_dup(h, "ETag");
 	r->request_id = header_dup(h, "x-amz-request-id");
 	r->meta_sha256 = header_dup(h, "x-amz-meta-sha256");
+	r->bucket_region = header_dup(h, "x-amz-bucket-region");
 	if (curl_easy_getinfo(h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) ==
 	    CURLE_OK)
 		r->content_length = cl;
@@ -803,6 +805,11 @@ static int failure_kind(const char **fix, const struct pb_s3_response *r)
 		       "with NTP";
 		return PB_EINVAL;
 	}
+	if (code_is(r, "PermanentRedirect") ||
+	    code_is(r, "AuthorizationHeaderMalformed") || r->status == 301) {
+		*fix = "the bucket is in another region: set [store] region";
+		return PB_EINVAL;
+	}
 	if (r->status == 403 && !r->s3_code) {
 		/* a HEAD's answer has no body to say why */
 		*fix = "the store refused the request: check [store] "
@@ -853,6 +860,9 @@ int pb_s3_fail(const struct pb_s3_conn *conn, const char *op,
 		rc = answer_describe(&m, r, n);
 		if (rc == 0 && fix)
 			rc = pb_buf_printf(&m, ": %s", fix);
+		if (rc == 0 && code == PB_EINVAL && r->bucket_region)
+			rc = pb_buf_printf(&m, " (the store says %s)",
+					   r->bucket_region);
 		if (rc == 0 && code_is(r, "NoSuchBucket"))
 			rc = pb_buf_printf(&m,
 					   ": bucket '%s' does not exist at "

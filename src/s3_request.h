@@ -94,6 +94,7 @@ struct pb_s3_response {
 	char *etag;	    /* as sent, quotes included; NULL if none */
 	char *request_id;
 	char *meta_sha256;	  /* x-amz-meta-sha256 */
+	char *bucket_region;	  /* x-amz-bucket-region, on a wrong region */
 	long long content_length; /* -1 when not sent */
 	long long last_modified;  /* Unix time, -1 when not sent */
 	uint64_t received;	  /* body bytes given to the sink */
@@ -155,7 +156,8 @@ int pb_s3_request(struct pb_s3_conn *conn, const struct pb_s3_request *req,
  * (an s3:// URL), HTTP status, S3's code, message and request id, the
  * attempts, and what to do (SignatureDoesNotMatch, InvalidAccessKeyId,
  * AccessDenied: PB_EPERM; NoSuchBucket, NoSuchKey, 404: PB_ENOTFOUND;
- * RequestTimeTooSkewed: PB_EINVAL; no answer: PB_ERROR "cannot reach").
+ * RequestTimeTooSkewed, a bucket in another region: PB_EINVAL; no
+ * answer: PB_ERROR "cannot reach").
  */
 int pb_s3_fail(const struct pb_s3_conn *conn, const char *op,
 	       const char *target, const struct pb_s3_response *r);

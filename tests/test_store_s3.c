@@ -358,6 +358,10 @@ static void test_s3_failures_name_what_to_do(void **state)
 		  "\"The difference between the request time and the current "
 		  "time is too large.\" (request id REQ123): the store says "
 		  "this machine's clock is off: sync it with NTP" },
+		{ 301, "PermanentRedirect", NULL, PB_EINVAL,
+		  "S3 PUT s3://models/k: answered 301 PermanentRedirect "
+		  "(request id REQ123): the bucket is in another region: set "
+		  "[store] region" },
 		/* a HEAD: no body, no code */
 		{ 403, NULL, NULL, PB_EPERM,
 		  "S3 PUT s3://models/k: answered 403 (request id REQ123): "
