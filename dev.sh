@@ -12,7 +12,7 @@ cd "$(dirname "$0")"
 
 PACKAGES="build-essential cmake pkg-config git ca-certificates \
 libwebsockets-dev libcurl4-openssl-dev libjansson-dev libssl-dev \
-libgit2-dev libsqlite3-dev libinih-dev libyaml-dev libcmocka-dev \
+libgit2-dev libexpat1-dev libsqlite3-dev libinih-dev libyaml-dev libcmocka-dev \
 python3 python3-venv python3-pip jupyter-nbconvert python3-ipykernel \
 python3-nbformat python3-botocore"
 
