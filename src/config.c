@@ -1440,6 +1440,8 @@ static const struct pb_secret *config_secret(const struct pb_config *c,
 
 int pb_config_add_secrets(const struct pb_config *c, struct pb_redactor *r)
 {
+	static const char *const env_secrets[] = { "AWS_SECRET_ACCESS_KEY",
+						   "AWS_SESSION_TOKEN" };
 	const struct pb_secret *s;
 	const char *name;
 	size_t i;
@@ -1454,6 +1456,13 @@ int pb_config_add_secrets(const struct pb_config *c, struct pb_redactor *r)
 			continue;
 		if (rc < 0)
 			return pb_err_prefix(rc, "%s", name);
+	}
+	/* an s3:// store without keys in bot.conf signs with these */
+	for (i = 0; i < sizeof(env_secrets) / sizeof(env_secrets[0]); i++) {
+		const char *v = getenv(env_secrets[i]);
+
+		if (v && strlen(v) >= 6 && (rc = pb_redactor_add(r, v)) < 0)
+			return pb_err_prefix(rc, "%s", env_secrets[i]);
 	}
 	return 0;
 }

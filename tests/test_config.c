@@ -692,11 +692,16 @@ static void test_config_secrets_go_to_the_redactor(void **state)
 	c->slack.bot_token.value = strdup("abc");
 	assert_non_null(c->slack.bot_token.value);
 	assert_int_equal(pb_redactor_new(&r), 0);
+	/* the store may sign with the AWS variables: masked as well */
+	setenv("AWS_SECRET_ACCESS_KEY", "env-aws-secret-value", 1);
 	assert_int_equal(pb_config_add_secrets(c, r), 0);
-	out = pb_redact_str(r, "hook webhook-test-secret s3 s3-test-secret");
+	unsetenv("AWS_SECRET_ACCESS_KEY");
+	out = pb_redact_str(r, "hook webhook-test-secret s3 s3-test-secret "
+			       "aws env-aws-secret-value");
 	assert_non_null(out);
 	assert_null(strstr(out, "webhook-test-secret"));
 	assert_null(strstr(out, "s3-test-secret"));
+	assert_null(strstr(out, "env-aws-secret-value"));
 	assert_non_null(strstr(out, "[REDACTED]"));
 	free(out);
 	pb_redactor_free(r);

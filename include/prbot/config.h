@@ -148,7 +148,8 @@ int pb_config_defaults(struct pb_config **out);
 
 void pb_config_free(struct pb_config *c);
 
-/* Add every resolved secret value of c to r. */
+/* Add every resolved secret value of c to r, and the AWS secret key and
+   session token from the environment, which an s3:// store may sign with. */
 int pb_config_add_secrets(const struct pb_config *c, struct pb_redactor *r);
 
 /* A few lines for `prbot check-config` (secrets shown as their ref only). */
