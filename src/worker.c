@@ -1595,6 +1595,16 @@ int pb_worker_report_lost(const struct pb_worker_env *env, int64_t job_id)
 	r.comment_id = reply_id(r.reply, "comment_id");
 	r.report_id = reply_id(r.reply, "report_comment_id");
 	r.sha = r.job.head_sha;
+	/* lost before it read its PR: the status goes on the PR's head */
+	if (!r.sha && r.job.pr > 0 && env->gh) {
+		if (pb_gh_pr_get(env->gh, &r.pr, r.job.repo, r.job.pr) == 0) {
+			r.have_pr = 1;
+			r.sha = r.pr.head_sha;
+		} else {
+			pb_log_warnx("job %s: no commit status: %s",
+				     r.job.public_id, pb_err_last());
+		}
+	}
 	pb_log_info("job %s: %s: %s", r.job.public_id,
 		    pb_job_state_name(r.job.state),
 		    r.job.note ? r.job.note : "no note");
@@ -1620,6 +1630,8 @@ int pb_worker_report_lost(const struct pb_worker_env *env, int64_t job_id)
 		   r.job.note ? r.job.note : "prbot did not finish the job");
 	react(&r, "confused");
 out:
+	if (r.have_pr)
+		pb_gh_pr_release(&r.pr);
 	json_decref(r.reply);
 	pb_buf_release(&body);
 	pb_job_release(&r.job);
