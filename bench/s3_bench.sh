@@ -82,7 +82,8 @@ for _ in $(seq 1 100); do
 done
 PORT=$(head -n1 "$T/port")
 EP=http://127.0.0.1:$PORT
-export AWS_ACCESS_KEY_ID=AKIDBENCH00000000000 AWS_SECRET_ACCESS_KEY=bench-secret-0000000000
+# s3rver knows one key pair, its own
+export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER
 export AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
 export STORE_ENDPOINT=$EP
 
@@ -96,6 +97,7 @@ run() {
 		exit 2
 	}
 	cat "$T/time" >>"$T/$name"
+	cat "$T/err" >>"$T/$name.log"
 	curl -sf -X DELETE "$EP/bench/$key" >/dev/null || true
 	curl -sf -X DELETE "$EP/bench/$key.sha256" >/dev/null || true
 }
@@ -128,6 +130,8 @@ echo "  prbot multipart (8 MiB x 4) : ${P} s, peak RSS $((RSS / 1024)) MiB (MD5 
 echo "  prbot single PUT            : ${S} s, peak RSS $((SRSS / 1024)) MiB"
 echo "  aws s3 cp                   : ${A} s"
 echo "  curl --aws-sigv4 -T         : ${C} s"
+echo "  prbot's last multipart, as it logged it:"
+grep -o "[0-9]* parts of.*" "$T/prbot.log" | tail -n1 | sed 's/^/    /'
 echo "  prbot / faster of the two   : $RATIO (target <= 1.10)"
 echo "  multipart / single PUT      : $MP (target < 1)"
 fail=0

@@ -153,6 +153,25 @@ void pb_tempfile_abandon(struct pb_tempfile *t)
 	pb_buf_release(&t->name);
 }
 
+ssize_t pb_read_full(int fd, void *buf, size_t len)
+{
+	unsigned char *p = buf;
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < len) {
+		n = read(fd, p + got, len - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
 int pb_write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;

@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 
 #include "prbot/err.h"
+#include "prbot/fs.h"
 #include "prbot/hash.h"
 #include "banned.h"
 
@@ -44,14 +45,15 @@ struct ring {
 	int out_fd;
 };
 
-static void to_hex(char *out, const unsigned char *md, unsigned int n)
+void pb_hex(char *out, const void *bytes, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
-	unsigned int i;
+	const unsigned char *b = bytes;
+	size_t i;
 
 	for (i = 0; i < n; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 15];
+		out[2 * i] = hex[b[i] >> 4];
+		out[2 * i + 1] = hex[b[i] & 15];
 	}
 	out[2 * n] = '\0';
 }
@@ -66,25 +68,6 @@ static int ssl_error(const char *what)
 	ERR_error_string_n(e, msg, sizeof(msg));
 	ERR_clear_error();
 	return pb_err_set("openssl: %s failed: %s", what, msg);
-}
-
-/* Read until len bytes or end of file; returns the count or -1 (errno). */
-static ssize_t read_full(int fd, unsigned char *p, size_t len)
-{
-	size_t got = 0;
-	ssize_t n;
-
-	while (got < len) {
-		n = read(fd, p + got, len - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	return (ssize_t)got;
 }
 
 /* Write everything, through short writes and signals; 0 or errno. */
@@ -158,7 +141,7 @@ static void *reader_thread(void *arg)
 	ssize_t n;
 
 	while (ring_wait_room(r, &slot) == 0) {
-		if ((n = read_full(r->in_fd, r->buf[slot], CHUNK)) < 0) {
+		if ((n = pb_read_full(r->in_fd, r->buf[slot], CHUNK)) < 0) {
 			rerr = errno;
 			break;
 		}
@@ -266,10 +249,10 @@ static int digest_final(struct pb_digest *out, EVP_MD_CTX *md5, EVP_MD_CTX *sha)
 
 	if (EVP_DigestFinal_ex(md5, md, &n) != 1 || n != 16)
 		return ssl_error("MD5");
-	to_hex(out->md5, md, n);
+	pb_hex(out->md5, md, n);
 	if (EVP_DigestFinal_ex(sha, md, &n) != 1 || n != 32)
 		return ssl_error("SHA-256");
-	to_hex(out->sha256, md, n);
+	pb_hex(out->sha256, md, n);
 	return 0;
 }
 
@@ -297,7 +280,7 @@ static int hash_stream(struct pb_digest *out, int in_fd, int out_fd,
 		}
 	/* a hint only: pipes and some file systems refuse it */
 	(void)posix_fadvise(in_fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	if ((n = read_full(in_fd, r.buf[0], CHUNK)) < 0) {
+	if ((n = pb_read_full(in_fd, r.buf[0], CHUNK)) < 0) {
 		rc = io_error(name, errno, 0);
 		goto out;
 	}
@@ -357,10 +340,10 @@ void pb_hash_mem(struct pb_digest *out, const void *data, uint64_t len)
 	memset(out, 0, sizeof(*out));
 	if (EVP_Digest(data, (size_t)len, md, &n, EVP_md5(), NULL) == 1 &&
 	    n == 16)
-		to_hex(out->md5, md, n);
+		pb_hex(out->md5, md, n);
 	if (EVP_Digest(data, (size_t)len, md, &n, EVP_sha256(), NULL) == 1 &&
 	    n == 32)
-		to_hex(out->sha256, md, n);
+		pb_hex(out->sha256, md, n);
 	out->size = len;
 }
 
@@ -372,5 +355,5 @@ void pb_sha256_hex(char out[65], const void *data, uint64_t len)
 	out[0] = '\0';
 	if (EVP_Digest(data, (size_t)len, md, &n, EVP_sha256(), NULL) == 1 &&
 	    n == 32)
-		to_hex(out, md, n);
+		pb_hex(out, md, n);
 }

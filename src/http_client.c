@@ -420,9 +420,9 @@ out:
 	return NULL;
 }
 
-static int is_retryable_curl(CURLcode cc)
+int pb_http_curl_retryable(int code)
 {
-	switch (cc) {
+	switch ((CURLcode)code) {
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_CONNECT:
 	case CURLE_OPERATION_TIMEDOUT:
@@ -746,7 +746,7 @@ static int decide(struct call *k)
 	if (k->too_big)
 		return fail_final(k);
 	if (k->cc != CURLE_OK) {
-		if (!left || !is_retryable_curl(k->cc))
+		if (!left || !pb_http_curl_retryable(k->cc))
 			return fail_final(k);
 		wait = backoff_ms(k->c, retry - 1);
 		return pause_before_retry(k, wait, retry);

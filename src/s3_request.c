@@ -13,6 +13,7 @@
 #include <openssl/evp.h>
 
 #include "prbot/err.h"
+#include "prbot/http_client.h"
 #include "prbot/hash.h"
 #include "prbot/log.h"
 #include "s3_request.h"
@@ -653,31 +654,12 @@ int pb_s3_ok(const struct pb_s3_response *r)
 	       !r->s3_code;
 }
 
-static int is_retryable_curl(CURLcode cc)
-{
-	switch (cc) {
-	case CURLE_COULDNT_RESOLVE_HOST:
-	case CURLE_COULDNT_CONNECT:
-	case CURLE_OPERATION_TIMEDOUT:
-	case CURLE_SEND_ERROR:
-	case CURLE_RECV_ERROR:
-	case CURLE_GOT_NOTHING:
-	case CURLE_PARTIAL_FILE:
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_HTTP2:
-	case CURLE_HTTP2_STREAM:
-		return 1;
-	default:
-		return 0;
-	}
-}
-
 int pb_s3_retryable(const struct pb_s3_response *r)
 {
 	const char *code = r->s3_code ? r->s3_code : "";
 
 	if (r->cc != CURLE_OK)
-		return is_retryable_curl(r->cc);
+		return pb_http_curl_retryable(r->cc);
 	if (r->status >= 500)
 		return r->status != 501; /* Not Implemented stays so */
 	/* S3's "socket not read from in time" and throttling, and an

@@ -403,18 +403,6 @@ static int hmac(unsigned char out[32], const void *key, size_t keylen,
 	return 0;
 }
 
-static void to_hex(char *out, const unsigned char *in, size_t len)
-{
-	static const char digits[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 15];
-	}
-	out[2 * len] = '\0';
-}
-
 /* kDate, kRegion, kService, kSigning, then the signature of sts. */
 static int signature(char out[65], const struct pb_sigv4_request *req,
 		     const char *sts)
@@ -434,7 +422,7 @@ static int signature(char out[65], const struct pb_sigv4_request *req,
 	    (rc = hmac(k, k, 32, "aws4_request")) < 0 ||
 	    (rc = hmac(k, k, 32, sts)) < 0)
 		goto out;
-	to_hex(out, k, 32);
+	pb_hex(out, k, 32);
 out:
 	OPENSSL_cleanse(k, sizeof(k));
 	if (key.ptr)

@@ -1,6 +1,9 @@
 /* store.c: the artifact store interface; picks the backend by URL scheme */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "prbot/config.h"
 #include "prbot/err.h"
@@ -109,6 +112,43 @@ static int key_check(const char *key)
 			return 0;
 		seg = end + 1;
 	}
+}
+
+int pb_store_src_open(int *fd, struct stat *st, const char *src)
+{
+	if ((*fd = open(src, O_RDONLY | O_CLOEXEC)) < 0)
+		return pb_err_setc(errno == ENOENT ? PB_ENOTFOUND : PB_ERROR,
+				   "cannot read '%s': %s", src,
+				   strerror(errno));
+	if (fstat(*fd, st) < 0)
+		return pb_err_set("cannot read '%s': %s", src, strerror(errno));
+	if (!S_ISREG(st->st_mode))
+		return pb_err_setc(PB_EINVAL, "'%s' is not a regular file",
+				   src);
+	return 0;
+}
+
+/*
+ * Did src change while it was read? Its size then differs from what was
+ * read or from what it was when opened.
+ */
+int pb_store_src_changed(int fd, const struct stat *before, uint64_t read,
+			 const char *src)
+{
+	struct stat now;
+
+	if (fstat(fd, &now) < 0)
+		return pb_err_set("cannot read '%s': %s", src, strerror(errno));
+	if ((uint64_t)before->st_size != read || now.st_size != before->st_size)
+		return pb_err_setc(PB_ECHANGED,
+				   "'%s' changed while it was read (%lld "
+				   "bytes when opened, %llu read, %lld now): "
+				   "nothing was stored; make sure nothing "
+				   "writes the model any more and run again",
+				   src, (long long)before->st_size,
+				   (unsigned long long)read,
+				   (long long)now.st_size);
+	return 0;
 }
 
 char *pb_store_url(const struct pb_store *s, const char *key)

@@ -31,6 +31,9 @@ struct pb_store {
 	const struct pb_store_ops *ops;
 };
 
+/* Open src, a regular file, for reading; a message naming it if not. */
+int pb_store_src_open(int *fd, struct stat *st, const char *src);
+
 /*
  * 0 when src (open as fd, with before from fstat at open) was read whole
  * (read bytes) and kept its size; else PB_ECHANGED naming src.

@@ -139,21 +139,6 @@ static int sidecar_write(const char *sidecar, const char *name,
 	return rc;
 }
 
-/* Open src for reading: a regular file, or a message naming it. */
-static int src_open(int *fd, struct stat *st, const char *src)
-{
-	if ((*fd = open(src, O_RDONLY | O_CLOEXEC)) < 0)
-		return pb_err_setc(errno == ENOENT ? PB_ENOTFOUND : PB_ERROR,
-				   "cannot read '%s': %s", src,
-				   strerror(errno));
-	if (fstat(*fd, st) < 0)
-		return pb_err_set("cannot read '%s': %s", src, strerror(errno));
-	if (!S_ISREG(st->st_mode))
-		return pb_err_setc(PB_EINVAL, "'%s' is not a regular file",
-				   src);
-	return 0;
-}
-
 /*
  * Is the object at path the same as src? Then out has src's digest. Else
  * src_fd is back at the start for the copy.
@@ -180,29 +165,6 @@ static int same_object(int *same, struct pb_digest *out, const char *path,
 	if (!*same && lseek(src_fd, 0, SEEK_SET) < 0)
 		return pb_err_set("cannot read '%s' again: %s", src,
 				  strerror(errno));
-	return 0;
-}
-
-/*
- * Did src change while it was read? Its size then differs from what was
- * read or from what it was when opened.
- */
-int pb_store_src_changed(int fd, const struct stat *before, uint64_t read,
-			 const char *src)
-{
-	struct stat now;
-
-	if (fstat(fd, &now) < 0)
-		return pb_err_set("cannot read '%s': %s", src, strerror(errno));
-	if ((uint64_t)before->st_size != read || now.st_size != before->st_size)
-		return pb_err_setc(PB_ECHANGED,
-				   "'%s' changed while it was read (%lld "
-				   "bytes when opened, %llu read, %lld now): "
-				   "nothing was stored; make sure nothing "
-				   "writes the model any more and run again",
-				   src, (long long)before->st_size,
-				   (unsigned long long)read,
-				   (long long)now.st_size);
 	return 0;
 }
 
@@ -251,7 +213,7 @@ static int file_put(struct pb_put_result *out, struct pb_store *base,
 		goto out;
 	}
 	if ((rc = pb_buf_printf(&sidecar, "%s" SIDECAR_EXT, path)) < 0 ||
-	    (rc = src_open(&fd, &st, src)) < 0 ||
+	    (rc = pb_store_src_open(&fd, &st, src)) < 0 ||
 	    (rc = pb_mkdirs(dir, 0755)) < 0 ||
 	    (rc = same_object(&same, &out->digest, path, sidecar.ptr, fd, src,
 			      &st)) < 0)
@@ -305,7 +267,7 @@ static int file_get(struct pb_digest *out, struct pb_store *base,
 
 	if (!path)
 		return pb_err_set("out of memory");
-	if ((rc = src_open(&fd, &st, path)) < 0 ||
+	if ((rc = pb_store_src_open(&fd, &st, path)) < 0 ||
 	    (dst && (rc = pb_tempfile_open(&t, dst, FILE_MODE)) < 0))
 		goto out;
 	if ((rc = pb_hash_copy(out, fd, t.fd)) < 0) {

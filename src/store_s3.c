@@ -58,18 +58,6 @@ uint64_t pb_s3_part_size(uint64_t size, uint64_t want)
 	return p;
 }
 
-static void to_hex(char *out, const unsigned char *md, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 static int from_hex(unsigned char *out, const char *hex, size_t n)
 {
 	unsigned int v;
@@ -109,7 +97,7 @@ void pb_s3_multipart_etag(char out[48], const unsigned char (*md5s)[16], int n)
 	if (EVP_Digest(md5s, (size_t)n * 16, md, &len, EVP_md5(), NULL) != 1 ||
 	    len != 16)
 		return;
-	to_hex(out, md, 16);
+	pb_hex(out, md, 16);
 	snprintf(out + 32, 16, "-%d", n);
 }
 
@@ -341,10 +329,10 @@ static int digest_final(struct pb_digest *out, EVP_MD_CTX *md5, EVP_MD_CTX *sha)
 
 	if (EVP_DigestFinal_ex(md5, md, &n) != 1 || n != 16)
 		return pb_err_set("openssl: MD5 failed");
-	to_hex(out->md5, md, 16);
+	pb_hex(out->md5, md, 16);
 	if (EVP_DigestFinal_ex(sha, md, &n) != 1 || n != 32)
 		return pb_err_set("openssl: SHA-256 failed");
-	to_hex(out->sha256, md, 32);
+	pb_hex(out->sha256, md, 32);
 	return 0;
 }
 
@@ -575,25 +563,6 @@ struct upload {
 	int completed; /* CompleteMultipartUpload succeeded */
 };
 
-/* Read until len bytes or end of file; the count, or -1 (errno). */
-static ssize_t read_full(int fd, unsigned char *p, size_t len)
-{
-	size_t got = 0;
-	ssize_t n;
-
-	while (got < len) {
-		n = read(fd, p + got, len - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	return (ssize_t)got;
-}
-
 /* The part's MD5 and the file's SHA-256, a step at a time (the step
    stays in cache between the two). */
 static int part_hash(struct upload *up, const unsigned char *p, size_t len,
@@ -644,7 +613,7 @@ static void *reader_thread(void *arg)
 
 	(void)posix_fadvise(up->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	for (number = 1; (b = pool_take(up)); number++) {
-		if ((n = read_full(up->fd, b->data, up->part_size)) < 0) {
+		if ((n = pb_read_full(up->fd, b->data, up->part_size)) < 0) {
 			err = errno;
 			break;
 		}
@@ -799,7 +768,7 @@ static int slot_done(struct upload *up, struct slot *sl)
 {
 	char etag[80], want[33];
 
-	to_hex(want, up->md5s[sl->buf->number - 1], 16);
+	pb_hex(want, up->md5s[sl->buf->number - 1], 16);
 	etag_plain(etag, sizeof(etag), sl->resp.etag);
 	if (strcmp(etag, want))
 		return pb_err_set("S3 %s %s: the store's ETag '%s' is not the "
@@ -1033,7 +1002,7 @@ static int upload_complete(struct upload *up, int nparts, const char *md5)
 				       "http://s3.amazonaws.com/doc/"
 				       "2006-03-01/\">");
 	for (i = 0; rc == 0 && i < nparts; i++) {
-		to_hex(hex, up->md5s[i], 16);
+		pb_hex(hex, up->md5s[i], 16);
 		rc = pb_buf_printf(&xml,
 				   "<Part><PartNumber>%d</PartNumber>"
 				   "<ETag>\"%s\"</ETag></Part>",
@@ -1193,6 +1162,7 @@ static int multipart_put(struct s3_store *s, const char *key,
 {
 	struct upload up = { .s = s, .t = t, .src = src, .fd = fd, .st = st };
 	uint64_t size = (uint64_t)st->st_size;
+	long long start = now_ms(), sent;
 	int rc, nparts = 0;
 
 	up.part_size = pb_s3_part_size(size, s->part_size);
@@ -1208,29 +1178,22 @@ static int multipart_put(struct s3_store *s, const char *key,
 		goto out;
 	}
 	out->digest.size = up.read_total;
+	sent = now_ms();
 	rc = upload_complete(&up, nparts, out->digest.md5);
 	if (rc < 0 && !up.completed)
 		rc = upload_abort(&up, rc);
-	if (rc == 0)
+	if (rc == 0) {
 		out->parts = nparts;
+		/* where the time went: our side, or the server's assembly */
+		pb_log_info("s3: %s: %d parts of %llu MiB, %d at a time, sent "
+			    "in %lld ms; completed by the server in %lld ms",
+			    t->url, nparts,
+			    (unsigned long long)(up.part_size >> 20),
+			    s->parallel, sent - start, now_ms() - sent);
+	}
 out:
 	upload_release(&up);
 	return rc;
-}
-
-/* Open src for reading: a regular file, or a message naming it. */
-static int src_open(int *fd, struct stat *st, const char *src)
-{
-	if ((*fd = open(src, O_RDONLY | O_CLOEXEC)) < 0)
-		return pb_err_setc(errno == ENOENT ? PB_ENOTFOUND : PB_ERROR,
-				   "cannot read '%s': %s", src,
-				   strerror(errno));
-	if (fstat(*fd, st) < 0)
-		return pb_err_set("cannot read '%s': %s", src, strerror(errno));
-	if (!S_ISREG(st->st_mode))
-		return pb_err_setc(PB_EINVAL, "'%s' is not a regular file",
-				   src);
-	return 0;
 }
 
 /*
@@ -1276,7 +1239,7 @@ static int s3_put(struct pb_put_result *out, struct pb_store *base,
 	int fd = -1, rc, same = 0, hashed = 0;
 
 	if ((rc = target_init(&t, s, key, "")) < 0 ||
-	    (rc = src_open(&fd, &st, src)) < 0 ||
+	    (rc = pb_store_src_open(&fd, &st, src)) < 0 ||
 	    (rc = same_object(&same, &hashed, &out->digest, s, key, &t, fd, &st,
 			      src)) < 0)
 		goto out;

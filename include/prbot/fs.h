@@ -3,6 +3,7 @@
 #define PRBOT_FS_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "prbot/buf.h"
 
@@ -28,6 +29,9 @@ int pb_tempfile_commit(struct pb_tempfile *t);
 /* After a failure or instead of a commit: the temp file goes. Safe to call
    after a commit, and on a tempfile whose open failed. */
 void pb_tempfile_abandon(struct pb_tempfile *t);
+
+/* read(2) until len bytes or end of file: the count, or -1 (errno set) */
+ssize_t pb_read_full(int fd, void *buf, size_t len);
 
 /* write(2) until done; -1 with errno set */
 int pb_write_all(int fd, const void *data, size_t len);

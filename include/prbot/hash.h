@@ -2,6 +2,7 @@
 #ifndef PRBOT_HASH_H
 #define PRBOT_HASH_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct pb_digest {
@@ -24,6 +25,9 @@ int pb_hash_copy(struct pb_digest *out, int in_fd, int out_fd);
 
 /* Hash a memory block (for tests and small texts). */
 void pb_hash_mem(struct pb_digest *out, const void *data, uint64_t len);
+
+/* Lowercase hex of n bytes into out (2n + 1 bytes, NUL-terminated). */
+void pb_hex(char *out, const void *bytes, size_t n);
 
 /* SHA-256 hex of a memory block. */
 void pb_sha256_hex(char out[65], const void *data, uint64_t len);

@@ -120,6 +120,12 @@ void pb_http_response_release(struct pb_http_response *r);
  */
 int pb_http_url_split(const char *url, char **origin, char **path);
 
+/*
+ * 1 when a libcurl result (a CURLcode) is worth another attempt: no
+ * connection, a timeout, a connection cut mid-transfer.
+ */
+int pb_http_curl_retryable(int code);
+
 /* Append s percent-encoded as one path segment ("a b" -> "a%20b"). */
 int pb_http_escape(struct pb_buf *b, const char *s);
 
