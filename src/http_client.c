@@ -473,17 +473,11 @@ static long rate_limit_wait(const struct call *k)
 	return wait;
 }
 
-/* Full jitter: a uniform wait in [0, min(max, base * 2^n)]. */
-static long backoff_ms(const struct pb_http_client *c, int n)
+uint64_t pb_http_jitter(void)
 {
 	struct timespec ts;
 	uint64_t x;
-	long ceil = c->o.backoff_base_ms;
 
-	while (n-- > 0 && ceil < c->o.backoff_max_ms)
-		ceil *= 2;
-	if (ceil > c->o.backoff_max_ms)
-		ceil = c->o.backoff_max_ms;
 	/* splitmix64 of the clock: no shared state between threads */
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	x = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32) ^
@@ -491,8 +485,19 @@ static long backoff_ms(const struct pb_http_client *c, int n)
 	x += 0x9e3779b97f4a7c15ULL;
 	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
 	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	x ^= x >> 31;
-	return (long)(x % (uint64_t)(ceil + 1));
+	return x ^ (x >> 31);
+}
+
+/* Full jitter: a uniform wait in [0, min(max, base * 2^n)]. */
+static long backoff_ms(const struct pb_http_client *c, int n)
+{
+	long ceil = c->o.backoff_base_ms;
+
+	while (n-- > 0 && ceil < c->o.backoff_max_ms)
+		ceil *= 2;
+	if (ceil > c->o.backoff_max_ms)
+		ceil = c->o.backoff_max_ms;
+	return (long)(pb_http_jitter() % (uint64_t)(ceil + 1));
 }
 
 static const char *request_id(const struct call *k)

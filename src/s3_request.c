@@ -671,24 +671,14 @@ int pb_s3_retryable(const struct pb_s3_response *r)
 
 long pb_s3_backoff_ms(const struct pb_s3_conn *conn, int n)
 {
-	struct timespec ts;
-	uint64_t x;
 	long ceil = conn->backoff_base_ms;
 
 	while (--n > 0 && ceil < conn->backoff_max_ms)
 		ceil *= 2;
 	if (ceil > conn->backoff_max_ms)
 		ceil = conn->backoff_max_ms;
-	/* full jitter from a splitmix64 of the clock: no shared state */
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	x = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32) ^
-	    (uint64_t)(uintptr_t)&ts;
-	x += 0x9e3779b97f4a7c15ULL;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	x ^= x >> 31;
 	/* at least half the ceiling, so a retry is not instant */
-	return ceil / 2 + (long)(x % (uint64_t)(ceil / 2 + 1));
+	return ceil / 2 + (long)(pb_http_jitter() % (uint64_t)(ceil / 2 + 1));
 }
 
 int pb_s3_sleep(const struct pb_s3_conn *conn, long ms)

@@ -3,6 +3,7 @@
 #define PRBOT_HTTP_CLIENT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "prbot/buf.h"
@@ -125,6 +126,9 @@ int pb_http_url_split(const char *url, char **origin, char **path);
  * connection, a timeout, a connection cut mid-transfer.
  */
 int pb_http_curl_retryable(int code);
+
+/* A random number for backoff jitter (not for secrets); thread-safe. */
+uint64_t pb_http_jitter(void);
 
 /* Append s percent-encoded as one path segment ("a b" -> "a%20b"). */
 int pb_http_escape(struct pb_buf *b, const char *s);
