@@ -397,8 +397,8 @@ out:
 	return rc;
 }
 
-/* DELETE the sidecar KEY.sha256, before a new object may replace it. */
-int pb_s3_sidecar_delete(struct s3_store *s, const char *key)
+/* DELETE KEY + ext (gone already is fine). */
+int pb_s3_delete(struct s3_store *s, const char *key, const char *ext)
 {
 	struct pb_s3_request req = { .op = "DELETE", .method = "DELETE" };
 	struct pb_s3_response resp;
@@ -406,7 +406,7 @@ int pb_s3_sidecar_delete(struct s3_store *s, const char *key)
 	int rc;
 
 	pb_s3_response_init(&resp);
-	if ((rc = target_init(&t, s, key, SIDECAR_EXT)) == 0) {
+	if ((rc = target_init(&t, s, key, ext)) == 0) {
 		req.key = t.okey;
 		rc = pb_s3_request(&s->conn, &req, &resp, t.url);
 		if (rc == PB_ENOTFOUND)

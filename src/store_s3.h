@@ -49,8 +49,9 @@ int pb_s3_digest_final(struct pb_digest *out, EVP_MD_CTX *md5, EVP_MD_CTX *sha);
 void pb_s3_header_add(struct pb_s3_request *req, const char *name,
 		      const char *value);
 
-/* DELETE the sidecar KEY.sha256, before a new object may replace it. */
-int pb_s3_sidecar_delete(struct s3_store *s, const char *key);
+/* DELETE the object KEY + ext ("", or SIDECAR_EXT for its sidecar); one
+   that is gone already is fine. */
+int pb_s3_delete(struct s3_store *s, const char *key, const char *ext);
 
 /*
  * The part size for an object of size bytes: want (at least S3's 5 MiB),

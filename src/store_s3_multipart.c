@@ -694,6 +694,24 @@ static int parts_upload(struct upload *up, int *nparts)
 	return rc;
 }
 
+/* A completed object that is not what was read goes: nothing half-right
+   stays at the key. The error that says why is kept. */
+static void remove_wrong(struct s3_store *s, const char *key,
+			 const struct target *t)
+{
+	char *why = strdup(pb_err_last());
+
+	if (pb_s3_delete(s, key, "") < 0)
+		pb_log_warnx("s3: cannot remove %s, which is not what was "
+			     "read: %s",
+			     t->url, pb_err_last());
+	else
+		pb_log_warnx("s3: removed %s: it is not what was read", t->url);
+	if (why)
+		pb_err_set("%s", why);
+	free(why);
+}
+
 int pb_s3_multipart_put(struct s3_store *s, const char *key,
 			const struct target *t, int fd, const struct stat *st,
 			const char *src, struct pb_put_result *out)
@@ -711,7 +729,7 @@ int pb_s3_multipart_put(struct s3_store *s, const char *key,
 	if ((rc = parts_upload(&up, &nparts)) < 0 ||
 	    (rc = pb_store_src_changed(fd, st, up.read_total, src)) < 0 ||
 	    (rc = pb_s3_digest_final(&out->digest, up.md5, up.sha)) < 0 ||
-	    (rc = pb_s3_sidecar_delete(s, key)) < 0) {
+	    (rc = pb_s3_delete(s, key, SIDECAR_EXT)) < 0) {
 		rc = upload_abort(&up, rc);
 		goto out;
 	}
@@ -720,6 +738,8 @@ int pb_s3_multipart_put(struct s3_store *s, const char *key,
 	rc = upload_complete(&up, nparts, out->digest.md5);
 	if (rc < 0 && !up.completed)
 		rc = upload_abort(&up, rc);
+	else if (rc < 0)
+		remove_wrong(s, key, t);
 	if (rc == 0) {
 		out->parts = nparts;
 		/* where the time went: our side, or the server's assembly */

@@ -106,6 +106,9 @@ Control endpoints under /__proxy/ (JSON; never authenticated nor logged):
                                "after_bytes" (default half) of its body,
                                then close
                    "drop_response"  forward, then close without answering
+                   "corrupt_etag"  forward; the answer's <ETag> (in its XML
+                               body, as CompleteMultipartUpload gives it)
+                               is replaced by one that matches nothing
                                (the object is stored)
                    "skew"      the proxy's clock is "seconds" off for the
                                request (RequestTimeTooSkewed when over 900)
@@ -704,6 +707,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.abort_connection("answer dropped by fault")
                 entry["status"] = resp.status
                 return
+            if action == "corrupt_etag":
+                return self.relay_corrupt_etag(resp, entry)
             self.relay(resp, fault, entry)
         except OSError as e:
             if not entry.get("error"):
@@ -722,6 +727,24 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_response(204)
         self.send_header("x-amz-request-id", "PROXY-%d" % self.cfg.next_id)
         self.end_headers()
+
+    def relay_corrupt_etag(self, resp, entry):
+        """Send upstream's (small, XML) answer on with a wrong <ETag>."""
+        data = re.sub(rb"<ETag>[^<]*</ETag>",
+                      b"<ETag>&quot;00000000000000000000000000000000-1"
+                      b"&quot;</ETag>", resp.read())
+        entry["status"] = resp.status
+        self.send_response(resp.status, resp.reason)
+        for name, value in resp.getheaders():
+            low = name.lower()
+            if low in HOP_BY_HOP or low in ("date", "server",
+                                            "content-length"):
+                continue
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        entry["bytes_out"] = len(data)
 
     def relay(self, resp, fault, entry):
         """Send upstream's answer RESP on, its body streamed."""
@@ -848,7 +871,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 ok = isinstance(faults, list) and all(
                     isinstance(f, dict) and f.get("action") in (
                         "error", "slowdown", "drop", "truncate",
-                        "drop_response", "skew", "delay") for f in faults)
+                        "drop_response", "corrupt_etag", "skew",
+                        "delay") for f in faults)
             except ValueError:
                 ok = False
             if not ok:

@@ -131,6 +131,16 @@ check "part fails every retry: nothing at the key" \
 	sh -c "! curl -sf -o /dev/null '$S3_UPSTREAM/models/prbot/o/r/sha5/big.bin'"
 reset
 
+# ---- the completed object's ETag is not what the parts make ----
+s3_fault '{"action": "corrupt_etag", "method": "POST", "query": "uploadId=", "count": 1}'
+st mp6 put "$URL" o/r/sha7/big.bin "$T/big.bin"
+check "wrong ETag at completion: exit 1" rc_is mp6 1
+check "wrong ETag at completion: says the object is not what was read" \
+	grep -q "ETag '00000000000000000000000000000000-1' is not .*not what was read" "$T/mp6.err"
+check "wrong ETag at completion: the object is removed" \
+	sh -c "! curl -sf -o /dev/null '$S3_UPSTREAM/models/prbot/o/r/sha7/big.bin'"
+reset
+
 # ---- the model changes size while it is read ----
 head -c $((12 * 1024 * 1024)) /dev/urandom >"$T/grow.bin"
 s3_fault '{"action": "delay", "seconds": 3, "method": "PUT", "query": "partNumber=1", "count": 1}'
