@@ -154,7 +154,8 @@ static int parse_item(uint64_t *bits, int *star, const struct field *f,
 
 	if (!n)
 		return pb_err_setc(PB_EINVAL,
-				   "%s: empty item in the list in '%s'",
+				   "%s: a comma with nothing on one side in "
+				   "'%s'",
 				   f->name, expr);
 	if (slash &&
 	    (rc = parse_step(&step, f, slash + 1, n - base_n - 1, expr)) < 0)
@@ -175,6 +176,9 @@ static int parse_item(uint64_t *bits, int *star, const struct field *f,
 					      base_n - (size_t)(dash - item) - 1,
 					      item, n, expr)) < 0)
 				return rc;
+			/* FRI-SUN: Sunday as 7 at a range's end, as cronie */
+			if (f == &fields[F_DOW] && hi == 0)
+				hi = 7;
 			if (lo > hi)
 				return pb_err_setc(PB_EINVAL,
 						   "%s: range '%.*s' goes "
@@ -225,9 +229,9 @@ static int parse_macro(struct pb_cron *out, const char *s, size_t n,
 
 	for (i = 0; i < sizeof(macros) / sizeof(macros[0]); i++)
 		if (strlen(macros[i].name) == n &&
-		    !strncmp(s, macros[i].name, n))
+		    !strncasecmp(s, macros[i].name, n))
 			return pb_cron_parse(out, macros[i].expr);
-	if (n == 7 && !strncmp(s, "@reboot", n))
+	if (n == 7 && !strncasecmp(s, "@reboot", n))
 		return pb_err_setc(PB_EINVAL,
 				   "@reboot has no fire time: use a schedule "
 				   "such as @daily in '%s'",
