@@ -71,7 +71,7 @@ static int all_alpha(const char *s, size_t n)
 	return n > 0;
 }
 
-/* Digits into *v; more than 4 digits is reported as out of range. */
+/* The digits' value; more than 4 digits give 99999, out of every range. */
 static int digits_value(const char *s, size_t n)
 {
 	int v = 0;
@@ -177,7 +177,7 @@ static int parse_item(uint64_t *bits, int *star, const struct field *f,
 					      item, n, expr)) < 0)
 				return rc;
 			/* FRI-SUN: Sunday as 7 at a range's end, as cronie */
-			if (f == &fields[F_DOW] && hi == 0)
+			if (f == &fields[F_DOW] && hi == 0 && lo > 0)
 				hi = 7;
 			if (lo > hi)
 				return pb_err_setc(PB_EINVAL,

@@ -300,6 +300,15 @@ static void test_cron_parse_sets_bits_and_stars(void **state)
 	assert_int_equal(c.dow, 1 | 1 << 2 | 1 << 4 | 1 << 6);
 	assert_false(c.dow_star);
 
+	assert_int_equal(pb_cron_parse(&c, "0 0 * * SUN-SUN"), 0);
+	assert_int_equal(c.dow, 1);
+	assert_int_equal(pb_cron_parse(&c, "0 0 * * SAT-SUN"), 0);
+	assert_int_equal(c.dow, 1 | 1 << 6);
+	assert_int_equal(pb_cron_parse(&c, "0 0 * * 1-7/2"), 0);
+	assert_int_equal(c.dow, 1 | 1 << 1 | 1 << 3 | 1 << 5);
+	assert_int_equal(pb_cron_parse(&c, "0 0 * * 7/3"), 0);
+	assert_int_equal(c.dow, 1);
+
 	assert_int_equal(pb_cron_parse(&c, "55/2 0 * * *"), 0);
 	assert_true(c.minute == (UINT64_C(1) << 55 | UINT64_C(1) << 57 |
 				 UINT64_C(1) << 59));
