@@ -18,7 +18,7 @@ static const char schedule_usage[] =
 	"Print the next N times (default 5, at most 1000) that CRON fires,\n"
 	"strictly after --from (default: now), one a line in UTC such as\n"
 	"2026-11-23T03:00:00Z. --from takes 2026-11-23T03:00:00Z or\n"
-	"2026-11-23T03:00Z (UTC only).\n"
+	"2026-11-23T03:00Z (UTC only; +00:00 is taken for Z).\n"
 	"\n"
 	"CRON is what [schedule \"NAME\"] cron takes in bot.conf, in UTC:\n"
 	"minute hour day-of-month month day-of-week, each '*', N, A-B or a\n"

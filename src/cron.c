@@ -498,19 +498,23 @@ int pb_cron_time_parse(time_t *out, const char *s)
 			goto bad;
 		p += 3;
 	}
-	if (*p == '+' || *p == '-')
-		return pb_err_setc(PB_EINVAL,
-				   "'%s' has the offset %s: prbot schedules "
-				   "in UTC, write the time in UTC with a "
-				   "final Z",
-				   s, p);
-	if (!*p)
-		return pb_err_setc(PB_EINVAL,
-				   "'%s' has no time zone: write a final Z "
-				   "for UTC (such as 2026-11-23T03:00:00Z)",
-				   s);
-	if (strcmp(p, "Z"))
+	/* Z, or UTC written as an offset */
+	if (strcmp(p, "Z") && strcmp(p, "+00:00")) {
+		if (*p == '+' || *p == '-')
+			return pb_err_setc(
+				PB_EINVAL,
+				"'%s' has the offset %s: prbot "
+				"schedules in UTC, write the time in "
+				"UTC with a final Z",
+				s, p);
+		if (!*p)
+			return pb_err_setc(PB_EINVAL,
+					   "'%s' has no time zone: write a "
+					   "final Z for UTC (such as "
+					   "2026-11-23T03:00:00Z)",
+					   s);
 		goto bad;
+	}
 	*out = (time_t)(days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 +
 			sec);
 	return 0;

@@ -443,6 +443,8 @@ static const struct time_row time_rows[] = {
 	{ "2026-11-23T03:00:00Z", 1795402800LL, NULL },
 	{ "2026-11-23T03:00Z", 1795402800LL, NULL },
 	{ "1970-01-01T00:00:00Z", 0, NULL },
+	{ "2026-11-23T03:00:00+00:00", 1795402800LL, NULL },
+	{ "2026-11-23T03:00+00:00", 1795402800LL, NULL },
 	{ "2028-02-29T23:59:59Z", 1835481599LL, NULL },
 	{ "2026-11-23T03:00:00+02:00", 0,
 	  "'2026-11-23T03:00:00+02:00' has the offset +02:00: prbot schedules "
@@ -465,6 +467,12 @@ static const struct time_row time_rows[] = {
 	{ "2026-11-23T03:00:00.5Z", 0,
 	  "expected a UTC time such as 2026-11-23T03:00:00Z or "
 	  "2026-11-23T03:00Z, got '2026-11-23T03:00:00.5Z'" },
+	{ "2026-11-23T03:00:00-00:00", 0,
+	  "'2026-11-23T03:00:00-00:00' has the offset -00:00: prbot schedules "
+	  "in UTC, write the time in UTC with a final Z" },
+	{ "2026-11-23T03:00:00Zulu", 0,
+	  "expected a UTC time such as 2026-11-23T03:00:00Z or "
+	  "2026-11-23T03:00Z, got '2026-11-23T03:00:00Zulu'" },
 	{ "tomorrow", 0,
 	  "expected a UTC time such as 2026-11-23T03:00:00Z or "
 	  "2026-11-23T03:00Z, got 'tomorrow'" },

@@ -57,7 +57,8 @@ int pb_cron_next(const struct pb_cron *c, time_t after, time_t *out);
 int pb_cron_time_format(char buf[PB_CRON_TIME_LEN], time_t t);
 
 /*
- * "2026-11-23T03:00:00Z" or "2026-11-23T03:00Z" (UTC only) into *out;
+ * "2026-11-23T03:00:00Z" or "2026-11-23T03:00Z" (UTC only; +00:00 is
+ * taken for Z) into *out;
  * PB_EINVAL with a message quoting s otherwise (another offset is refused
  * by name: convert it to UTC).
  */
