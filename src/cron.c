@@ -396,7 +396,8 @@ int pb_cron_next(const struct pb_cron *c, time_t after, time_t *out)
 	civil_from_days(days, &y, &m, &d);
 	h = sod / 3600;
 	mi = sod % 3600 / 60;
-	limit = y + PB_CRON_HORIZON_YEARS;
+	/* to the end of the year, then the horizon: at least 10 whole years */
+	limit = y + PB_CRON_HORIZON_YEARS + 1;
 	while (y < limit && y <= 9999) {
 		if (!(c->month & (1u << m))) {
 			h = mi = 0;

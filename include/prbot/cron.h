@@ -45,8 +45,9 @@ int pb_cron_parse(struct pb_cron *out, const char *expr);
 /*
  * The first minute strictly after `after` that c matches, in UTC.
  * PB_ENOTFOUND when none comes in the PB_CRON_HORIZON_YEARS years after
- * `after` (such as '0 0 30 2 *'), PB_EINVAL when the search would pass
- * the year 9999.
+ * `after` (such as '0 0 30 2 *'; the search runs to the end of the year
+ * PB_CRON_HORIZON_YEARS after after's), PB_EINVAL when it would pass the
+ * year 9999 or `after` is outside the years 1-9999.
  */
 int pb_cron_next(const struct pb_cron *c, time_t after, time_t *out);
 
