@@ -17,6 +17,7 @@ int cmd_serve(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_check_config(int argc, char **argv);
+int cmd_schedule(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 
 /* "prbot: " + message on stderr, one line. */

@@ -22,6 +22,9 @@ static const char usage_text[] =
 	"                                check its signature with --pubkey\n"
 	"  check-config [-c bot.conf] [--repo-config FILE]\n"
 	"                                check bot.conf and .prbot.yml\n"
+	"  schedule next \"CRON\" [--from ISO8601] [--count N]\n"
+	"                                print a cron expression's next fire "
+	"times (UTC)\n"
 	"  version                       print versions\n"
 	"\n"
 	"'prbot COMMAND --help' describes one command. Exit codes: 0 success, "
@@ -31,9 +34,9 @@ static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 } subcommands[] = {
-	{ "serve", cmd_serve },	    { "run", cmd_run },
-	{ "verify", cmd_verify },   { "check-config", cmd_check_config },
-	{ "version", cmd_version },
+	{ "serve", cmd_serve },	      { "run", cmd_run },
+	{ "verify", cmd_verify },     { "check-config", cmd_check_config },
+	{ "schedule", cmd_schedule }, { "version", cmd_version },
 };
 
 int main(int argc, char **argv)

@@ -9,12 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <ini.h>
 
 #include "prbot/buf.h"
 #include "prbot/config.h"
+#include "prbot/cron.h"
 #include "prbot/suggest.h"
 #include "prbot/err.h"
 #include "prbot/redact.h"
@@ -442,24 +444,24 @@ static int check_relpath(const char *s)
 	return 0;
 }
 
-/* Five fields (minute hour day month weekday), each of cron's characters. */
-static int check_cron(const char *s)
+/* A cron expression that parses and fires at least once. */
+static int set_cron(struct conf_ctx *x, const struct key_def *k, char *base,
+		    const char *value)
 {
-	int fields = 0;
+	struct pb_cron cron;
+	time_t next;
+	int rc;
 
-	while (*s) {
-		while (*s == ' ' || *s == '\t')
-			s++;
-		if (!*s)
-			break;
-		fields++;
-		while (*s && *s != ' ' && *s != '\t') {
-			if (!isalnum((unsigned char)*s) && !strchr("*/,-", *s))
-				return -1;
-			s++;
-		}
-	}
-	return fields == 5 ? 0 : -1;
+	if (pb_cron_parse(&cron, value) < 0)
+		return diag(x, x->line, "[%s] %s: %s", x->sect_id, k->name,
+			    pb_err_last());
+	rc = pb_cron_next(&cron, time(NULL), &next);
+	if (rc == PB_ENOTFOUND)
+		return diag(x, x->line,
+			    "[%s] %s: '%s' never fires: no date in %d years "
+			    "matches it",
+			    x->sect_id, k->name, value, PB_CRON_HORIZON_YEARS);
+	return set_str(x, (char **)(base + k->off), value);
 }
 
 /* Split on spaces into a new list; checks names when want_names. */
@@ -685,11 +687,7 @@ static int set_value(struct conf_ctx *x, const struct key_def *k, char *base,
 					 "root without '..'");
 		return set_str(x, dst, value);
 	case V_CRON:
-		if (check_cron(value) < 0)
-			return bad_value(x, k, value,
-					 "5 cron fields (minute hour day month "
-					 "weekday) such as '0 3 * * *'");
-		return set_str(x, dst, value);
+		return set_cron(x, k, base, value);
 	case V_DIGITS:
 		if (strspn(value, "0123456789") != strlen(value))
 			return bad_value(x, k, value, "a number");

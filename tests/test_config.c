@@ -261,8 +261,18 @@ static const struct section_row section_rows[] = {
 	  "t.conf:4: duplicate section [schedule \"a\"] (first on line 1): "
 	  "merge the two\n" },
 	{ "[schedule \"a\"]\ncron = every day\nrepo = o/n\n",
-	  "t.conf:2: 'cron': expected 5 cron fields (minute hour day month "
-	  "weekday) such as '0 3 * * *', got 'every day'\n" },
+	  "t.conf:2: [schedule \"a\"] cron: expected 5 fields (minute hour "
+	  "day-of-month month day-of-week) or a macro such as @daily, got 2 "
+	  "in 'every day'\n" },
+	{ "[schedule \"a\"]\ncron = 0 3 32 * *\nrepo = o/n\n",
+	  "t.conf:2: [schedule \"a\"] cron: day-of-month: 32 is out of range "
+	  "1-31 in '0 3 32 * *'\n" },
+	{ "[schedule \"nightly\"]\nrepo = o/n\ncron = 0 3 * * Sunday\n",
+	  "t.conf:3: [schedule \"nightly\"] cron: day-of-week: unknown name "
+	  "'Sunday': use SUN to SAT in '0 3 * * Sunday'\n" },
+	{ "[schedule \"a\"]\ncron = 0 0 30 2 *\nrepo = o/n\n",
+	  "t.conf:2: [schedule \"a\"] cron: '0 0 30 2 *' never fires: no "
+	  "date in 10 years matches it\n" },
 	{ "[schedule \"a\"]\n",
 	  "t.conf:1: [schedule \"a\"]: missing 'cron' (such as cron = 0 3 * * "
 	  "*)\nt.conf:1: [schedule \"a\"]: missing 'repo' (OWNER/NAME)\n" },
