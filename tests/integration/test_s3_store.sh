@@ -234,6 +234,11 @@ check "run: the manifest is stored next to the model" \
 	curl -sf -o /dev/null "$S3_UPSTREAM/models/ml/local/repo/$SHA/model_manifest.json"
 check "verify: reads the model from the store" \
 	"$PRBOT" verify "$MAN" -c "$T/bot.conf"
+check "verify: without bot.conf, the store comes from AWS_ENDPOINT_URL and AWS_*" \
+	sh -c 'cd "$1" && env -u STORE_ENDPOINT AWS_ENDPOINT_URL="$2" \
+		AWS_ACCESS_KEY_ID="$3" AWS_SECRET_ACCESS_KEY="$4" \
+		"$5" verify "$6" >/dev/null' _ "$T/work" "$S3_URL" "$S3_ACCESS_KEY" \
+	"$S3_SECRET_KEY" "$PRBOT" "$MAN"
 curl -sf -X PUT --data-binary "tampered" \
 	"$S3_UPSTREAM/models/ml/local/repo/$SHA/model.pkl" >/dev/null
 "$PRBOT" verify "$MAN" -c "$T/bot.conf" 2>"$T/verify.err" && rc=0 || rc=$?
