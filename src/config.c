@@ -68,6 +68,7 @@ enum sect {
 	S_GITHUB,
 	S_STORE,
 	S_SLACK,
+	S_SLACK_USERS,
 	S_DEPLOY,
 	S_PERMISSIONS,
 	S_LABELS,
@@ -85,7 +86,8 @@ static const struct {
 	{ "github", S_GITHUB, 0 },
 	{ "store", S_STORE, 0 },
 	{ "slack", S_SLACK, 0 },
-	{ "deploy", S_DEPLOY, 0 }, /* signing key, serving commits */
+	{ "slack.users", S_SLACK_USERS, 0 }, /* Slack user id = login */
+	{ "deploy", S_DEPLOY, 0 },	     /* signing key, serving commits */
 	{ "permissions", S_PERMISSIONS, 0 },
 	{ "labels", S_LABELS, 0 },
 	{ "schedule", S_SCHEDULE, 1 },
@@ -170,6 +172,11 @@ static const struct key_def keys[] = {
 	{ S_SLACK, "signing_secret", V_SECRET, CF(slack.signing_secret), 0, 0,
 	  0 },
 	{ S_SLACK, "bot_token", V_SECRET, CF(slack.bot_token), 0, 0, 0 },
+	{ S_SLACK, "mattermost_token", V_SECRET, CF(slack.mattermost_token), 0,
+	  0, 0 },
+	{ S_SLACK, "default_repo", V_WORD, CF(slack.default_repo), 0, 0, 0 },
+	{ S_SLACK, "channels", V_LIST, CF(slack.channels), CF(slack.n_channels),
+	  0, 0 },
 	{ S_DEPLOY, "signing_key", V_SIGNKEY, CF(deploy.signing_key), 0, 0, 0 },
 	{ S_DEPLOY, "author_name", V_PERSON, CF(deploy.author_name), 0, 0, 0 },
 	{ S_DEPLOY, "author_email", V_EMAIL, CF(deploy.author_email), 0, 0, 0 },
@@ -930,9 +937,9 @@ static void open_section(struct conf_ctx *x, const char *text, size_t len)
 		else
 			diag(x, x->line,
 			     "unknown section [%s]: sections are server, "
-			     "github, store, slack, deploy, permissions, "
-			     "labels, schedule \"NAME\" and repo "
-			     "\"OWNER/NAME\"",
+			     "github, store, slack, slack.users, deploy, "
+			     "permissions, labels, schedule \"NAME\" and "
+			     "repo \"OWNER/NAME\"",
 			     word);
 		return;
 	}
@@ -1100,6 +1107,71 @@ out:
 	free(key);
 }
 
+/* OWNER/NAME: two non-empty parts without spaces. */
+static int repo_name_ok(const char *name)
+{
+	const char *slash = strchr(name, '/');
+
+	return slash && slash != name && slash[1] && !strchr(slash + 1, '/') &&
+	       !strpbrk(name, " \t");
+}
+
+/* A Slack user id ("U024BE7LH", "W012A3CDE"): capitals and digits. */
+static int slack_user_id_ok(const char *id)
+{
+	size_t n = strlen(id);
+
+	return n >= 2 && n <= 32 &&
+	       strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") == n;
+}
+
+/* A GitHub login: letters, digits and '-', at most 39. */
+static int github_login_ok(const char *login)
+{
+	size_t n = strlen(login);
+
+	return n >= 1 && n <= 39 && *login != '-' &&
+	       strspn(login, "abcdefghijklmnopqrstuvwxyz"
+			     "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") == n;
+}
+
+static void set_slack_user(struct conf_ctx *x, const char *name,
+			   const char *value)
+{
+	struct pb_kv *v;
+	size_t n = x->c->slack.n_users;
+
+	if (!slack_user_id_ok(name)) {
+		diag(x, x->line,
+		     "[slack.users]: '%s' is not a Slack user id: write "
+		     "U123ABC = github-login (the member id from the user's "
+		     "Slack profile)",
+		     name);
+		return;
+	}
+	if (!github_login_ok(value)) {
+		diag(x, x->line,
+		     "[slack.users] '%s': '%s' is not a GitHub login", name,
+		     value);
+		return;
+	}
+	if (seen_check(x, name) < 0)
+		return;
+	v = realloc(x->c->slack.users, (n + 1) * sizeof(*v));
+	if (!v)
+		goto oom;
+	x->c->slack.users = v;
+	v[n].key = strdup(name);
+	v[n].value = strdup(value);
+	v[n].line = x->line;
+	x->c->slack.n_users++;
+	if (!v[n].key || !v[n].value)
+		goto oom;
+	return;
+oom:
+	x->oom = 1;
+}
+
 static char *entry_base(struct conf_ctx *x)
 {
 	switch (x->sect) {
@@ -1139,6 +1211,13 @@ static void set_key(struct conf_ctx *x, const char *name, const char *value)
 	}
 	if (seen_check(x, name) < 0)
 		return;
+	if (x->sect == S_SLACK && !strcmp(name, "default_repo") &&
+	    !repo_name_ok(value)) {
+		diag(x, x->line,
+		     "[slack] 'default_repo': expected OWNER/NAME, got '%s'",
+		     value);
+		return;
+	}
 	set_value(x, k, entry_base(x), value);
 }
 
@@ -1171,6 +1250,8 @@ static int conf_handler(void *user, const char *section, const char *name,
 		set_permission(x, name, value);
 	else if (x->sect == S_LABELS)
 		set_label(x, name, value);
+	else if (x->sect == S_SLACK_USERS)
+		set_slack_user(x, name, value);
 	else
 		set_key(x, name, value);
 	return 1;
@@ -1251,6 +1332,16 @@ void pb_config_free(struct pb_config *c)
 	secret_release(&c->store.session_token);
 	secret_release(&c->slack.signing_secret);
 	secret_release(&c->slack.bot_token);
+	secret_release(&c->slack.mattermost_token);
+	free(c->slack.default_repo);
+	for (i = 0; i < c->slack.n_channels; i++)
+		free(c->slack.channels[i]);
+	free(c->slack.channels);
+	for (i = 0; i < c->slack.n_users; i++) {
+		free(c->slack.users[i].key);
+		free(c->slack.users[i].value);
+	}
+	free(c->slack.users);
 	secret_release(&c->deploy.signing_key);
 	free(c->deploy.author_name);
 	free(c->deploy.author_email);
@@ -1427,6 +1518,7 @@ static const struct pb_secret *config_secret(const struct pb_config *c,
 		{ "store.session_token", CF(store.session_token) },
 		{ "slack.signing_secret", CF(slack.signing_secret) },
 		{ "slack.bot_token", CF(slack.bot_token) },
+		{ "slack.mattermost_token", CF(slack.mattermost_token) },
 		{ "deploy.signing_key", CF(deploy.signing_key) },
 	};
 

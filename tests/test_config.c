@@ -28,6 +28,7 @@ static int setup_all(void **state)
 	setenv("PRBOT_TEST_ACCESS_KEY", "AKIATESTACCESSKEY", 1);
 	setenv("PRBOT_TEST_SLACK_SIGNING", "slack-signing-test", 1);
 	setenv("PRBOT_TEST_SLACK_TOKEN", "xoxb-slack-test-token", 1);
+	setenv("PRBOT_TEST_MATTERMOST_TOKEN", "mattermost-test-token", 1);
 	unsetenv("PRBOT_TEST_UNSET_VARIABLE");
 	return 0;
 }
@@ -172,6 +173,17 @@ static void test_config_reads_every_section(void **state)
 	assert_string_equal(c->slack.signing_secret.value,
 			    "slack-signing-test");
 	assert_string_equal(c->slack.bot_token.value, "xoxb-slack-test-token");
+	assert_string_equal(c->slack.mattermost_token.value,
+			    "mattermost-test-token");
+	assert_string_equal(c->slack.default_repo, "acme/iris");
+	assert_int_equal(c->slack.n_channels, 2);
+	assert_string_equal(c->slack.channels[0], "C0123ABCD");
+	assert_string_equal(c->slack.channels[1], "G8PSS9T3V");
+	assert_int_equal(c->slack.n_users, 2);
+	assert_string_equal(c->slack.users[0].key, "U2CERLKJA");
+	assert_string_equal(c->slack.users[0].value, "alice");
+	assert_string_equal(c->slack.users[1].key, "W012A3CDE");
+	assert_string_equal(c->slack.users[1].value, "bob-ml");
 
 	assert_int_equal(c->n_permissions, 3);
 	assert_string_equal(c->permissions[0].command, "evaluate");
@@ -184,7 +196,7 @@ static void test_config_reads_every_section(void **state)
 	assert_int_equal(c->n_labels, 2);
 	assert_string_equal(c->labels[0].key, "prbot:evaluate");
 	assert_string_equal(c->labels[0].value, "/evaluate");
-	assert_int_equal(c->labels[0].line, 46);
+	assert_int_equal(c->labels[0].line, 53);
 	assert_string_equal(c->labels[1].key, "deploy-staging");
 	assert_string_equal(c->labels[1].value, "/deploy staging");
 	pb_config_free(c);
@@ -315,8 +327,16 @@ static const struct section_row section_rows[] = {
 	  "the file: use env:NAME or file:PATH\n" },
 	{ "[frobnicate]\nx = 1\n",
 	  "t.conf:1: unknown section [frobnicate]: sections are server, "
-	  "github, store, slack, deploy, permissions, labels, schedule "
-	  "\"NAME\" and repo \"OWNER/NAME\"\n" },
+	  "github, store, slack, slack.users, deploy, permissions, labels, "
+	  "schedule \"NAME\" and repo \"OWNER/NAME\"\n" },
+	{ "[slack.users]\nalice = alice\nU1 = bad login!\n",
+	  "t.conf:2: [slack.users]: 'alice' is not a Slack user id: write "
+	  "U123ABC = github-login (the member id from the user's Slack "
+	  "profile)\nt.conf:3: [slack.users] 'U1': 'bad login!' is not a "
+	  "GitHub login\n" },
+	{ "[slack]\ndefault_repo = iris\n",
+	  "t.conf:2: [slack] 'default_repo': expected OWNER/NAME, got "
+	  "'iris'\n" },
 };
 
 /* Named sections, headers and lines that are not KEY = VALUE. */
@@ -899,7 +919,8 @@ static void test_config_example_loads_clean_and_documents_every_key(void **st)
 		"repo",		  "ref",	  "command",
 		"notify",	  "clone_url",	  "config",
 		"serving",	  "allow_forks",  "signing_key",
-		"author_name",	  "author_email",
+		"author_name",	  "author_email", "mattermost_token",
+		"default_repo",	  "channels",
 	};
 	struct pb_diags diags = PB_DIAGS_INIT;
 	struct pb_config *c = NULL, *d = NULL;

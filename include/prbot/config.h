@@ -112,6 +112,16 @@ struct pb_config {
 	struct {
 		struct pb_secret signing_secret;
 		struct pb_secret bot_token;
+		/* Mattermost's slash command token, compared with the form's
+		   token field instead of Slack's signature */
+		struct pb_secret mattermost_token;
+		char *default_repo; /* OWNER/NAME a command may leave out */
+		char **channels;    /* owned: channel ids commands are taken
+				       from; none: every channel */
+		size_t n_channels;
+		struct pb_kv *users; /* [slack.users] Slack user id = GitHub
+					login */
+		size_t n_users;
 	} slack;
 
 	struct {
