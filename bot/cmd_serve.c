@@ -39,7 +39,8 @@ static const char serve_usage[] =
 	"threads,\n"
 	"each job in its own prbot-job process (next to prbot, or installed "
 	"in\n" PRBOT_LIBEXEC_DIR ").\n"
-	"Routes: POST /webhooks/github, GET /healthz, GET /metrics.\n"
+	"Routes: POST /webhooks/github, POST /chat/slack, GET /healthz, GET "
+	"/metrics.\n"
 	"\n"
 	"  -c, --config FILE bot.conf (default: ./bot.conf when present, "
 	"else\n"
@@ -451,6 +452,7 @@ static int start_http(struct serve *s)
 {
 	const struct pb_http_server_route routes[] = {
 		{ "POST", "/webhooks/github", pb_ingress_github, s->ingress },
+		{ "POST", "/chat/slack", pb_ingress_slack, s->ingress },
 		{ "GET", "/healthz", route_healthz, s },
 		{ "GET", "/metrics", route_metrics, s },
 	};

@@ -15,20 +15,11 @@
 #include "prbot/source_github.h"
 #include "prbot/state.h"
 #include "accept_queue.h"
+#include "ingress_int.h"
 #include "banned.h"
 
 const int pb_ingress_statuses[PB_INGRESS_N_STATUS] = { 200, 202, 400, 401,
 						       500, 503, 0 };
-
-struct pb_ingress {
-	struct pb_ingress_opts o;
-	struct pb_gh_options gh;
-	/* the handler runs on the HTTP thread, /metrics may be read from
-	   another */
-	atomic_ullong by_status[PB_INGRESS_N_STATUS];
-	atomic_ullong jobs_queued;
-	struct pb_accept_queue *queue;
-};
 
 /* The jobs of one delivery, and the strings they point to. */
 struct job_set {
@@ -111,7 +102,7 @@ void pb_ingress_stats(const struct pb_ingress *in, struct pb_ingress_stats *out)
 	out->committed = q.deliveries;
 }
 
-static void count_status(struct pb_ingress *in, int status)
+void pb_ingress_count(struct pb_ingress *in, int status)
 {
 	size_t i;
 
@@ -249,7 +240,7 @@ static int make_jobs(struct job_set *js, const struct pb_event *ev,
 	return 0;
 }
 
-static int64_t ingress_now(const struct pb_ingress *in)
+int64_t pb_ingress_now(const struct pb_ingress *in)
 {
 	return in->o.now ? in->o.now() : (int64_t)time(NULL);
 }
@@ -362,7 +353,7 @@ static void item_done(struct pb_accept_item *base)
 		resp.status = 500;
 	}
 	log_delivery(it->ev.delivery, it->event, &resp, &it->ev);
-	count_status(it->in, resp.status);
+	pb_ingress_count(it->in, resp.status);
 	pb_http_server_answer(it->later, &resp);
 	item_free(it);
 }
@@ -402,7 +393,7 @@ static int enqueue(struct pb_ingress *in,
 		.id = it->ev.delivery,
 		.source = "github",
 		.event = it->event,
-		.received_at = ingress_now(in),
+		.received_at = pb_ingress_now(in),
 	};
 	if (it->ev.kind == PB_EVENT_PR_CLOSED) {
 		it->d.unlock_repo = it->ev.repo;
@@ -487,7 +478,7 @@ out:
 	} else {
 		log_delivery(h.delivery, h.event, resp, &ev);
 	}
-	count_status(in, resp->status);
+	pb_ingress_count(in, resp->status);
 	pb_event_release(&ev);
 	return rc;
 }

@@ -112,6 +112,29 @@ void pb_ingress_free(struct pb_ingress *in);
 int pb_ingress_github(const struct pb_http_server_request *req,
 		      struct pb_http_server_response *resp, void *arg);
 
+/*
+ * The POST /chat/slack route: a Slack (or Mattermost) slash command, with
+ * arg = the same struct pb_ingress (its committer, its counters). It checks
+ * the request with pb_slack_command_parse(), reads the command line it
+ * makes with pb_parse_comment(), and hands the request with its one job to
+ * the committer, as a webhook: the answer leaves after the job is on disk.
+ * Answers (Slack shows "text" to the user who typed the command only):
+ *   200  {"response_type":"ephemeral","text":"queued j-7: /deploy staging
+ *        on acme/churn#42"}; help, a refusal (unmapped user, channel,
+ *        unknown command, repository not served, bad arguments), a
+ *        repeated request ("already queued") or a full queue: the same
+ *        shape with the message, and no job
+ *   400  not a slash command's form (text/plain)
+ *   401  bad or stale signature, or a bad Mattermost token (text/plain)
+ *   500  the store failed
+ * The job: source "slack", command and args as for a comment line,
+ * comment_id NULL, ref = ref=REF when there is no PR; its reply handle is
+ * the source's (response_url, channel_id, ...) with "delivery" added.
+ * response_url is a capability URL: it is never logged.
+ */
+int pb_ingress_slack(const struct pb_http_server_request *req,
+		     struct pb_http_server_response *resp, void *arg);
+
 /* A snapshot of the counters; safe from any thread. */
 void pb_ingress_stats(const struct pb_ingress *in,
 		      struct pb_ingress_stats *out);

@@ -53,6 +53,8 @@ Served, at / and under /api/v3 (GitHub Enterprise):
     POST   /repos/O/N/deployments/ID/statuses (GitHub's states only)
     DELETE /repos/O/N/issues/N/labels/NAME
     POST   /graphql and /api/graphql          (minimizeComment only)
+    POST   /slack/response/ANY                a Slack response_url: any
+                                              body, answered 200 {"ok":true}
 Every answer has X-GitHub-Request-Id "FAKE-N" (N counts requests).
 
 Control endpoints (not recorded):
@@ -305,6 +307,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def route(self, method, path, query, body):
         fake = self.fake
+        if path.startswith("/slack/response/") and method == "POST":
+            return self.send_json(200, {"ok": True})
         if path in ("/graphql", "/api/graphql") and method == "POST":
             return self.graphql(body) if self.token_ok() \
                 else self.unauthorized()
