@@ -206,16 +206,22 @@ static size_t shape_slack_token(const char *s, size_t n, size_t i, size_t *ms)
 	return m >= 10 ? i + 5 + m : 0;
 }
 
+/* An incoming webhook, or a slash command's response_url: capabilities. */
 static size_t shape_slack_hook(const char *s, size_t n, size_t i, size_t *ms)
 {
-	static const char hook[] = "hooks.slack.com/services/";
-	size_t m;
+	static const char *const hooks[] = { "hooks.slack.com/services/",
+					     "hooks.slack.com/commands/" };
+	size_t m, k, len;
 
-	if (!has_prefix(s, n, i, hook))
-		return 0;
-	m = run_len(s, n, i + sizeof(hook) - 1, is_url_path);
-	*ms = i;
-	return m >= 8 ? i + sizeof(hook) - 1 + m : 0;
+	for (k = 0; k < sizeof(hooks) / sizeof(hooks[0]); k++) {
+		if (!has_prefix(s, n, i, hooks[k]))
+			continue;
+		len = strlen(hooks[k]);
+		m = run_len(s, n, i + len, is_url_path);
+		*ms = i;
+		return m >= 8 ? i + len + m : 0;
+	}
+	return 0;
 }
 
 /* AWS key ids are exactly 20 characters: no [A-Z0-9] on either side. */

@@ -16,6 +16,7 @@
 #include "prbot/log.h"
 #include "prbot/redact.h"
 #include "prbot/report_pr.h"
+#include "prbot/report_slack.h"
 #include "prbot/source_github.h"
 #include "prbot/state.h"
 #include "prbot/fs.h"
@@ -154,6 +155,93 @@ static void react(struct run *r, const char *content)
 			     r->job.public_id, content, pb_err_last());
 }
 
+/* ---- the chat a job came from (a Slack or Mattermost slash command) ---- */
+
+/* The job's response_url, or NULL when it did not come from a chat. */
+static const char *chat_url(const struct run *r)
+{
+	const char *url;
+
+	if (!r->job.source || strcmp(r->job.source, "slack"))
+		return NULL;
+	url = json_string_value(json_object_get(r->reply, "response_url"));
+	return url && *url ? url : NULL;
+}
+
+/* "/deploy staging on acme/churn#42", as the chat acknowledged it. */
+static int chat_what(struct pb_buf *b, const struct run *r)
+{
+	json_t *args = json_loads(r->job.args ? r->job.args : "[]", 0, NULL);
+	const char *w;
+	size_t i;
+	int rc;
+
+	rc = pb_buf_printf(b, "/%s", r->job.command);
+	for (i = 0; rc == 0 && i < json_array_size(args); i++)
+		if ((w = json_string_value(json_array_get(args, i))))
+			rc = pb_buf_printf(b, " %s", w);
+	json_decref(args);
+	if (rc == 0 && r->job.pr)
+		rc = pb_buf_printf(b, " on %s#%lld", r->job.repo,
+				   (long long)r->job.pr);
+	else if (rc == 0 && r->job.ref)
+		rc = pb_buf_printf(b, " on %s@%s", r->job.repo, r->job.ref);
+	else if (rc == 0)
+		rc = pb_buf_printf(b, " on %s", r->job.repo);
+	return rc;
+}
+
+/* Post text (redacted) to the chat; a failure is a warning, never the
+   job's. in_channel: the channel sees it, not only who typed the command. */
+static void chat_post(struct run *r, const char *text, int in_channel)
+{
+	const char *url = chat_url(r);
+	char *red;
+
+	if (!url || !text)
+		return;
+	if (!(red = pb_redact_str(r->env->redact, text)))
+		return;
+	if (pb_slack_respond(url, red, in_channel) < 0)
+		pb_log_warnx("job %s: the chat reply was not delivered: %s",
+			     r->job.public_id, pb_err_last());
+	free(red);
+}
+
+/* The job's state in the chat: rep's what, job_id, sha and url filled in. */
+static void chat_report(struct run *r, struct pb_slack_report *rep,
+			int in_channel)
+{
+	struct pb_buf what = PB_BUF_INIT, text = PB_BUF_INIT;
+
+	if (!chat_url(r) || chat_what(&what, r) < 0)
+		goto out;
+	rep->job_id = r->job.public_id;
+	rep->what = what.ptr;
+	if (!rep->sha)
+		rep->sha = r->sha;
+	if (!rep->url)
+		rep->url = r->report_url ? r->report_url :
+			   r->have_pr	 ? r->pr.html_url :
+					   NULL;
+	if (pb_slack_report_text(&text, rep) == 0)
+		chat_post(r, text.ptr, in_channel);
+out:
+	pb_buf_release(&text);
+	pb_buf_release(&what);
+}
+
+/* A job that ends without a run: its one line of why in the chat. */
+static void chat_failed(struct run *r, const char *why)
+{
+	struct pb_slack_report rep;
+
+	memset(&rep, 0, sizeof(rep));
+	rep.status = "failed";
+	rep.error = why;
+	chat_report(r, &rep, 0);
+}
+
 static void set_status(struct run *r, enum pb_gh_state s, const char *desc)
 {
 	char *text;
@@ -195,6 +283,7 @@ static int fail_with(struct run *r, const char *note, const char *reply)
 
 	if (reply)
 		post(r, reply);
+	chat_failed(r, reply ? reply : note);
 	rep = json_pack("{s:s,s:s,s:s}", "status", "failed", "note", note,
 			"command", r->job.command);
 	text = rep ? json_dumps(rep, JSON_COMPACT) : NULL;
@@ -545,6 +634,7 @@ static int run_immediate(struct run *r)
 		return fail_with(r, pb_err_last(), NULL);
 	}
 	reply_final(r, b.ptr);
+	chat_post(r, b.ptr, 0);
 	pb_buf_release(&b);
 	return finish(r, PB_JOB_SUCCEEDED, NULL, NULL, 0);
 }
@@ -569,6 +659,7 @@ static int run_reply(struct run *r)
 				 NULL);
 	}
 	rc = post(r, text);
+	chat_post(r, text, 0);
 	json_decref(args);
 	if (rc < 0)
 		return fail_with(r, "cannot post the reply", NULL);
@@ -1194,6 +1285,37 @@ static char *deploy_body(struct run *r, char *body,
 	return cut;
 }
 
+/* The result in the chat: status, SHA, metrics against the baseline. */
+static void chat_final(struct run *r, const json_t *report,
+		       const struct pb_run_ctx *ctx,
+		       const struct pb_deploy_result *dres,
+		       const struct baseline *bl)
+{
+	struct pb_evaluation base;
+	struct pb_slack_report rep;
+
+	if (!chat_url(r))
+		return;
+	memset(&base, 0, sizeof(base));
+	memset(&rep, 0, sizeof(rep));
+	rep.status = ctx->outcome == PB_OUTCOME_SUCCEEDED ? "succeeded" :
+		     ctx->outcome == PB_OUTCOME_CANCELLED ? "cancelled" :
+							    "failed";
+	rep.error = ctx->error;
+	if (dres && dres->outcome != PB_DEPLOY_DONE && !rep.error)
+		rep.error = dres->status;
+	rep.sha = json_string_value(json_object_get(report, "sha"));
+	rep.metrics = json_object_get(report, "metrics");
+	if (bl->ref && bl->have)
+		rep.baseline = &bl->eval;
+	else if (!bl->ref && r->job.base_ref &&
+		 pb_state_evaluation_latest(r->env->state, r->job.repo,
+					    r->job.base_ref, &base) == 0)
+		rep.baseline = &base;
+	chat_report(r, &rep, 1);
+	pb_evaluation_release(&base);
+}
+
 static int run_pipeline(struct run *r)
 {
 	const struct pb_worker_env *env = r->env;
@@ -1380,6 +1502,7 @@ static int run_pipeline(struct run *r)
 		   line.ptr		   ? line.ptr :
 					     "finished");
 	react(r, ctx.outcome == PB_OUTCOME_SUCCEEDED ? "rocket" : "confused");
+	chat_final(r, report, &ctx, deployed ? &dres : NULL, &bl);
 	if (evaluated)
 		record_evaluation(r, report, r->job.ref, r->sha);
 	/* housekeeping, after the status: one call per older report */
@@ -1451,6 +1574,7 @@ static void label_remove(struct run *r)
 
 static int run_job(struct run *r)
 {
+	struct pb_slack_report started;
 	int rc;
 
 	r->comment_id = reply_id(r->reply, "comment_id");
@@ -1477,6 +1601,8 @@ static int run_job(struct run *r)
 				 NULL);
 	r->stages = r->cmd->stages;
 	r->n_stages = r->cmd->n_stages;
+	memset(&started, 0, sizeof(started));
+	chat_report(r, &started, 0);
 	return run_pipeline(r);
 }
 

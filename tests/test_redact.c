@@ -41,6 +41,10 @@ static const struct redact_case masked[] = {
 	  "POST https://hooks.slack.com/services/T0000/B0000/XXXXXXXXXXXX "
 	  "failed",
 	  "POST https://[REDACTED] failed" },
+	{ "slack response_url",
+	  "to https://hooks.slack.com/commands/T1DC2JH3J/397700885554/"
+	  "96rGlfmibIGlgcZRskXaIFfN now",
+	  "to https://[REDACTED] now" },
 	{ "AKIA", "AKIAIOSFODNN7EXAMPLE", "[REDACTED]" },
 	{ "ASIA", "key=ASIAIOSFODNN7EXAMPLE,", "key=[REDACTED]," },
 	{ "authorization bearer", "Authorization: Bearer abc.def-ghi_jkl",

@@ -2,7 +2,10 @@
 # test_slack.sh: a Slack slash command, end to end: signed requests to
 # /chat/slack are refused or queued (ephemeral answers), the job runs as a PR
 # comment's would (report comment and status on the PR, the mapped login's
-# permission checked); Mattermost's token works in place of the signature
+# permission checked), and its progress and result go to the command's
+# response_url (a path of the fake GitHub that records POSTs); a
+# response_url that fails does not fail the job; Mattermost's token works
+# in place of the signature
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/fake_lib.sh"
 
@@ -64,6 +67,8 @@ slash() {
 	$SLACKPY send "$URL/chat/slack" "$E2E_SLACK_SECRET" "$text" "$@" \
 		>"$T/$name.ans"
 }
+# CHAT: the bodies POSTed to the first command's response_url (for q)
+CHAT="[r['json'] or {} for r in R if r['path'].startswith('/slack/response/T0TEST/1/')]"
 njobs() { sql "select count(*) from jobs"; }
 
 # ---- 2. answered at once, no job ----
@@ -113,6 +118,17 @@ check "evaluate: one report comment on PR 7" test "$(q "len(created(7))")" -eq 1
 REPORT=$(q "created(7)[0] if created(7) else 0")
 q "body($REPORT)" >"$T/report.md"
 check "report on the PR: the full head SHA" grep -qF "$SHA" "$T/report.md"
+check "chat: the result within 10 s" \
+	wait_for 10 "any('succeeded' in b.get('text', '') for b in $CHAT)"
+q "$CHAT" >"$T/chat1.txt"
+check "chat: a start message, then the result" \
+	test "$(q "len($CHAT)")" -ge 2
+check "chat: the result is in the channel" \
+	test "$(q "[b.get('response_type') for b in $CHAT][-1]")" = in_channel
+check "chat: the result has the full SHA" grep -qF "$SHA" "$T/chat1.txt"
+check "chat: the result has the metrics" grep -q "accuracy: 0.95" "$T/chat1.txt"
+check "chat: the result links the report comment" \
+	grep -qF "pull/7#issuecomment-$REPORT" "$T/chat1.txt"
 check "evaluate: the job succeeded" \
 	sql_is 10 "select state from jobs where id = 1" succeeded
 
@@ -129,20 +145,24 @@ check "retry of a request: no new job" test "$(njobs)" -eq "$NJ"
 RBOB=$FAKE/slack/response/T0TEST/2/$CAP
 slash ro "evaluate $REPO#7" --user U0BOB --response-url "$RBOB"
 check "read-only: queued" body_has ro "queued j-2"
+check "read-only: the refusal in the chat within 30 s" \
+	wait_for 30 "any('needs write' in (r['json'] or {}).get('text', '') for r in R if r['path'].startswith('/slack/response/T0TEST/2/'))"
 check "read-only: the refusal on the PR, naming bob" \
 	wait_for 10 "len(created(7)) == 2 and '@bob' in body(created(7)[-1])"
 check "read-only: the job failed" \
 	sql_is 10 "select state from jobs where id = 2" failed
 
-# ---- 6. a command that needs no pull request, on a ref ----
+# ---- 6. a response_url that answers 404 does not fail the job ----
 
 RDEAD=$FAKE/slack/response/T0TEST/3/$CAP
 curl -sf -X POST -d "{\"path\": \"/slack/response/T0TEST/3/$CAP\", \"count\": 10, \"status\": 404}" \
 	"$FAKE/_fail" >/dev/null
 slash dead "evaluate $REPO ref=main" --response-url "$RDEAD"
 check "evaluate on a ref: queued" body_has dead "queued j-3: /evaluate on octo/ml@main"
-check "evaluate on a ref: the job succeeds" \
+check "dead response_url: the job still succeeds" \
 	sql_is 90 "select state from jobs where id = 3" succeeded
+check "dead response_url: a warning in the log" \
+	grep -q "j-3: the chat reply was not delivered: Slack's response_url answered HTTP 404" "$T/serve.log"
 
 # ---- 7. Mattermost: the form's token instead of a signature ----
 
