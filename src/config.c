@@ -1116,13 +1116,15 @@ static int repo_name_ok(const char *name)
 	       !strpbrk(name, " \t");
 }
 
-/* A Slack user id ("U024BE7LH", "W012A3CDE"): capitals and digits. */
+/* A Slack user id ("U024BE7LH") or a Mattermost one (26 lowercase
+   letters and digits). */
 static int slack_user_id_ok(const char *id)
 {
 	size_t n = strlen(id);
 
 	return n >= 2 && n <= 32 &&
-	       strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") == n;
+	       strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			  "abcdefghijklmnopqrstuvwxyz0123456789") == n;
 }
 
 /* A GitHub login: letters, digits and '-', at most 39. */

@@ -329,8 +329,8 @@ static const struct section_row section_rows[] = {
 	  "t.conf:1: unknown section [frobnicate]: sections are server, "
 	  "github, store, slack, slack.users, deploy, permissions, labels, "
 	  "schedule \"NAME\" and repo \"OWNER/NAME\"\n" },
-	{ "[slack.users]\nalice = alice\nU1 = bad login!\n",
-	  "t.conf:2: [slack.users]: 'alice' is not a Slack user id: write "
+	{ "[slack.users]\n@alice = alice\nU1 = bad login!\n",
+	  "t.conf:2: [slack.users]: '@alice' is not a Slack user id: write "
 	  "U123ABC = github-login (the member id from the user's Slack "
 	  "profile)\nt.conf:3: [slack.users] 'U1': 'bad login!' is not a "
 	  "GitHub login\n" },
