@@ -279,6 +279,9 @@ int pb_ingress_slack(const struct pb_http_server_request *req,
 		rc = ephemeral(resp, res->reason);
 		log_request(&ev, NULL, resp->status, "help");
 		break;
+	case PB_SLACK_PING:
+		rc = pb_buf_puts(&resp->body, "ok\n");
+		break;
 	case PB_SLACK_REFUSE:
 		rc = ephemeral(resp, res->reason);
 		log_request(&ev, NULL, resp->status, res->reason);

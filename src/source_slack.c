@@ -171,6 +171,7 @@ void pb_slack_form_release(struct pb_slack_form *f)
 	free(f->text);
 	free(f->response_url);
 	free(f->trigger_id);
+	free(f->ssl_check);
 	memset(f, 0, sizeof(*f));
 }
 
@@ -190,6 +191,7 @@ static char **form_field(struct pb_slack_form *f, const char *key, size_t n)
 		{ "response_url",
 		  offsetof(struct pb_slack_form, response_url) },
 		{ "trigger_id", offsetof(struct pb_slack_form, trigger_id) },
+		{ "ssl_check", offsetof(struct pb_slack_form, ssl_check) },
 	};
 	size_t i;
 
@@ -419,6 +421,8 @@ static int read_target(const char *w, size_t n, const char **repo,
 	long long v = 0;
 
 	*pr = 0;
+	if (memchr(w, '=', n))
+		return 0; /* key=value, a value may hold '/' or '#' */
 	slash = memchr(w, '/', rlen);
 	if (rlen && !slash)
 		return 0;
@@ -440,6 +444,27 @@ static int read_target(const char *w, size_t n, const char **repo,
 	*repo_len = rlen;
 	*pr = v;
 	return 1;
+}
+
+/*
+ * The target after the command: 1 when the next word of *p is one (*p then
+ * moves past it), 0 when it is not (*p stays), -1 when it looks like one
+ * but is malformed. *w and *n name the word.
+ */
+static int take_target(const char **p, const char **w, size_t *n,
+		       const char **repo, size_t *repo_len, long long *pr)
+{
+	const char *q = *p;
+	int t;
+
+	*repo = NULL;
+	*pr = 0;
+	if (!next_word(&q, w, n))
+		return 0;
+	t = read_target(*w, *n, repo, repo_len, pr);
+	if (t > 0)
+		*p = q;
+	return t;
 }
 
 /* The reply handle: where and how the job answers in the chat. */
@@ -559,15 +584,7 @@ static int read_command(struct pb_event *ev, struct pb_slack_result *res,
 		       word, slash);
 		return 0;
 	}
-	t = 0;
-	{
-		const char *save = p;
-
-		if (next_word(&p, &w, &n))
-			t = read_target(w, n, &repo, &repo_len, &pr);
-		if (t <= 0)
-			p = save;
-	}
+	t = take_target(&p, &w, &n, &repo, &repo_len, &pr);
 	if (t < 0) {
 		reason(res, PB_SLACK_REFUSE,
 		       "'%.*s' is not OWNER/REPO#PR (such as "
@@ -663,6 +680,10 @@ int pb_slack_command_parse(struct pb_event *ev, struct pb_slack_result *res,
 		reason(res, PB_SLACK_BAD_REQUEST, "%s", pb_err_last());
 		return 0;
 	}
+	if (f.ssl_check && !strcmp(f.ssl_check, "1")) {
+		reason(res, PB_SLACK_PING, "ok");
+		goto out;
+	}
 	have[0] = f.team_id;
 	have[1] = f.channel_id;
 	have[2] = f.user_id;
@@ -713,6 +734,7 @@ int pb_slack_verdict_status(enum pb_slack_verdict v)
 	switch (v) {
 	case PB_SLACK_ACCEPT:
 	case PB_SLACK_HELP:
+	case PB_SLACK_PING:
 	case PB_SLACK_REFUSE:
 		return 200;
 	case PB_SLACK_BAD_REQUEST:

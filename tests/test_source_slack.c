@@ -279,6 +279,10 @@ static void test_slack_command_table(void **state)
 		{ "C0123ABCD", "W012A3CDE",
 		  "evaluate acme/iris#3 baseline=main", NULL, PB_SLACK_ACCEPT,
 		  "Acme/Iris", 3, "/evaluate baseline=main", NULL },
+		/* key=value with a '/' is an argument, not a repository */
+		{ "G8PSS9T3V", "U2CERLKJA", "evaluate baseline=feature/x",
+		  "acme/churn", PB_SLACK_ACCEPT, "acme/churn", 0,
+		  "/evaluate baseline=feature/x", NULL },
 		/* a command that needs no PR, on a ref */
 		{ "G8PSS9T3V", "U2CERLKJA", "evaluate acme/churn ref=develop",
 		  NULL, PB_SLACK_ACCEPT, "acme/churn", 0, "/evaluate",
@@ -460,6 +464,7 @@ static void test_slack_command_refuses_before_reading(void **state)
 	struct req r;
 	static const char no_user[] = "team_id=T1&channel_id=G8PSS9T3V&"
 				      "command=%2Fprbot&text=help";
+	static const char ssl[] = "ssl_check=1&token=legacy-token";
 	char sig[PB_SLACK_SIGNATURE_LEN + 1];
 
 	(void)state;
@@ -493,6 +498,16 @@ static void test_slack_command_refuses_before_reading(void **state)
 	assert_int_equal(res.verdict, PB_SLACK_BAD_REQUEST);
 	assert_int_equal(pb_slack_verdict_status(res.verdict), 400);
 	assert_non_null(strstr(res.reason, "expected a form"));
+
+	/* Slack's certificate check */
+	assert_int_equal(pb_slack_sign(sig, DOC_SECRET, r.ts, ssl, strlen(ssl)),
+			 0);
+	r.h.content_type = FORM;
+	assert_int_equal(pb_slack_command_parse(&ev, &res, cfg, &r.h, ssl,
+						strlen(ssl), NOW),
+			 0);
+	assert_int_equal(res.verdict, PB_SLACK_PING);
+	assert_int_equal(pb_slack_verdict_status(res.verdict), 200);
 
 	/* signed form without user_id */
 	assert_int_equal(pb_slack_sign(sig, DOC_SECRET, r.ts, no_user,

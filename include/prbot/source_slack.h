@@ -58,6 +58,8 @@ struct pb_slack_form {
 	char *text;    /* what was typed after the command */
 	char *response_url;
 	char *trigger_id;
+	char *ssl_check; /* "1": Slack checks the URL's certificate, with no
+			    command in the form */
 };
 
 /*
@@ -82,6 +84,7 @@ struct pb_slack_headers {
 enum pb_slack_verdict {
 	PB_SLACK_ACCEPT = 0,  /* 200 after queueing: the event is filled in */
 	PB_SLACK_HELP,	      /* 200 at once: reason is the help text */
+	PB_SLACK_PING,	      /* 200 "ok": Slack's ssl_check=1 request */
 	PB_SLACK_REFUSE,      /* 200 at once: reason says why and what to do
 				 (unmapped user, channel not allowed, unknown
 				 command, repository not served, bad text) */
@@ -103,7 +106,8 @@ struct pb_slack_result {
  *      under cfg [slack] signing_secret (pb_slack_verify_signature());
  *      without it, when [slack] mattermost_token is set, the form's token
  *      compared with it in constant time: PB_SLACK_UNAUTHORIZED;
- *   2. the form, with team_id, channel_id, user_id and command:
+ *   2. the form (ssl_check=1, Slack checking the certificate:
+ *      PB_SLACK_PING), with team_id, channel_id, user_id and command:
  *      PB_SLACK_BAD_REQUEST naming the field;
  *   3. channel_id in [slack] channels (when any are listed);
  *   4. text "help" or empty: PB_SLACK_HELP;
@@ -133,7 +137,7 @@ int pb_slack_command_parse(struct pb_event *ev, struct pb_slack_result *res,
 			   const struct pb_slack_headers *hdr, const void *body,
 			   size_t len, int64_t now);
 
-/* The HTTP status of a verdict: 200, 200, 200, 400, 401. */
+/* The HTTP status of a verdict: 200, 200, 200, 200, 400, 401. */
 int pb_slack_verdict_status(enum pb_slack_verdict v);
 
 #endif

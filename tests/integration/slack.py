@@ -3,11 +3,12 @@
 
   slack.py send URL SECRET TEXT [--user U] [--channel C] [--command /prbot]
                 [--response-url URL] [--ts SECONDS] [--bad-sig] [--unsigned]
-                [--mattermost TOKEN] [--json]
+                [--mattermost TOKEN] [--json] [--ssl-check]
       POST a slash command's form to URL, signed as Slack signs it
       (X-Slack-Signature: v0=HMAC-SHA256(SECRET, "v0:TS:BODY"), with
       X-Slack-Request-Timestamp: TS, TS now unless given); --mattermost sends
-      the form's token instead of a signature, --json a JSON body. Print
+      the form's token instead of a signature, --json a JSON body,
+      --ssl-check Slack's certificate check (ssl_check=1, no command). Print
       "STATUS BODY" (one line) and exit 0 whatever the status.
 
 The form has the fields of Slack's slash command request (Slack's docs,
@@ -31,7 +32,7 @@ def send(argv):
     flags = set()
     i = 3
     while i < len(argv):
-        if argv[i] in ("--bad-sig", "--unsigned", "--json"):
+        if argv[i] in ("--bad-sig", "--unsigned", "--json", "--ssl-check"):
             flags.add(argv[i])
             i += 1
         else:
@@ -43,6 +44,8 @@ def send(argv):
             ("command", opts["--command"]), ("text", text),
             ("response_url", opts["--response-url"]),
             ("trigger_id", "1.2.%s" % opts["--ts"])]
+    if "--ssl-check" in flags:
+        form = [("ssl_check", "1"), ("token", "legacy-token")]
     if "--mattermost" in opts:
         form.insert(0, ("token", opts["--mattermost"]))
     if "--json" in flags:

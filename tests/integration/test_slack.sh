@@ -77,6 +77,8 @@ slash help "help"
 check "help: 200" status_is help 200
 check "help: ephemeral" body_has help '"response_type":"ephemeral"'
 check "help: the grammar" body_has help "Usage: /prbot COMMAND OWNER/REPO#PR"
+slash ssl "" --ssl-check
+check "Slack's certificate check: 200 ok" body_has ssl "200 ok"
 slash badsig "evaluate $REPO#7" --bad-sig
 check "bad signature: 401" status_is badsig 401
 slash unsigned "evaluate $REPO#7" --unsigned
@@ -164,14 +166,22 @@ check "dead response_url: the job still succeeds" \
 check "dead response_url: a warning in the log" \
 	grep -q "j-3: the chat reply was not delivered: Slack's response_url answered HTTP 404" "$T/serve.log"
 
-# ---- 7. Mattermost: the form's token instead of a signature ----
+# ---- 7. main is evaluated now (j-3): a PR's result shows the change ----
+
+RBASE=$FAKE/slack/response/T0TEST/5/$CAP
+slash base "evaluate $REPO#7" --response-url "$RBASE"
+check "against the baseline: queued" body_has base "queued j-4"
+check "against the baseline: the chat shows main's value and the change" \
+	wait_for 60 "any('accuracy: 0.95 (baseline 0.95, +0)' in (r['json'] or {}).get('text', '') for r in R if r['path'].startswith('/slack/response/T0TEST/5/'))"
+
+# ---- 8. Mattermost: the form's token instead of a signature ----
 
 slash mm "evaluate $REPO#7" --mattermost "$E2E_MM_TOKEN"
-check "mattermost: queued" body_has mm "queued j-4"
+check "mattermost: queued" body_has mm "queued j-5"
 slash mmbad "evaluate $REPO#7" --mattermost "not-the-token"
 check "mattermost: a wrong token is 401" status_is mmbad 401
 
-# ---- 8. the capability never reaches the log ----
+# ---- 9. the capability never reaches the log ----
 
 check "log: response_url's capability never logged" \
 	sh -c "! grep -qF '$CAP' '$T/serve.log'"
