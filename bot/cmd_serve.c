@@ -426,6 +426,25 @@ static void check_github(const struct pb_config *c)
 			     c->path ? c->path : "bot.conf");
 }
 
+/* Say at start-up whether POST /chat/slack can take a command. */
+static void check_slack(const struct pb_config *c)
+{
+	int slack = c->slack.signing_secret.value != NULL;
+	int mm = c->slack.mattermost_token.value != NULL;
+
+	if (!slack && !mm)
+		pb_log_info("/chat/slack: off (no [slack] signing_secret nor "
+			    "mattermost_token)");
+	else
+		pb_log_info("/chat/slack: %s%s%s, %zu user(s) mapped",
+			    slack ? "Slack" : "", slack && mm ? " and " : "",
+			    mm ? "Mattermost" : "", c->slack.n_users);
+	if ((slack || mm) && !c->slack.n_users)
+		pb_log_warnx("%s: [slack.users] maps nobody: every slash "
+			     "command but help is refused",
+			     c->path ? c->path : "bot.conf");
+}
+
 /* prbot-job and what it is given; only needed when jobs run. */
 static int find_job_side(struct serve *s)
 {
@@ -559,6 +578,7 @@ static int serve_start(struct serve *s, const struct serve_args *a)
 	if ((rc = pb_state_checkpointer_start(s->state)) < 0)
 		return rc;
 	check_github(s->cfg);
+	check_slack(s->cfg);
 	n = a->workers >= 0 ? a->workers : s->cfg->server.workers;
 	if (n > 0 && (rc = find_job_side(s)) < 0)
 		return rc;
