@@ -242,6 +242,17 @@ static void chat_failed(struct run *r, const char *why)
 	chat_report(r, &rep, 0);
 }
 
+/* A job cancelled before its end was reported (its process died). */
+static void chat_cancelled(struct run *r, const char *why)
+{
+	struct pb_slack_report rep;
+
+	memset(&rep, 0, sizeof(rep));
+	rep.status = "cancelled";
+	rep.error = why;
+	chat_report(r, &rep, 0);
+}
+
 static void set_status(struct run *r, enum pb_gh_state s, const char *desc)
 {
 	char *text;
@@ -1755,6 +1766,11 @@ int pb_worker_report_lost(const struct pb_worker_env *env, int64_t job_id)
 						     PB_GH_FAILURE,
 		   r.job.note ? r.job.note : "prbot did not finish the job");
 	react(&r, "confused");
+	if (r.job.state == PB_JOB_CANCELLED)
+		chat_cancelled(&r, r.job.note);
+	else
+		chat_failed(&r, r.job.note ? r.job.note :
+					     "prbot did not finish the job");
 out:
 	if (r.have_pr)
 		pb_gh_pr_release(&r.pr);

@@ -1054,6 +1054,139 @@ static void test_claimed_job_runs_only_under_its_worker(void **state)
 	free(w);
 }
 
+/* Queue a command as the Slack route would; its job id. */
+static int64_t enqueue_slack(long pr, const char *command, const char *actor,
+			     const char *response_path)
+{
+	struct pb_delivery d = { .source = "slack", .event = "slash_command" };
+	struct pb_job_new j;
+	struct pb_accept a;
+	char id[32], reply[512];
+	int64_t job;
+
+	memset(&j, 0, sizeof(j));
+	memset(&a, 0, sizeof(a));
+	snprintf(id, sizeof(id), "slack:%d", ++W.n_deliveries);
+	snprintf(reply, sizeof(reply),
+		 "{\"platform\": \"slack\", \"response_url\": \"%s%s\", "
+		 "\"channel_id\": \"C1\", \"team_id\": \"T1\", "
+		 "\"user_id\": \"U1\", \"user_name\": \"u\"}",
+		 W.fake.base, response_path);
+	d.id = id;
+	d.received_at = (int64_t)time(NULL);
+	j.repo = "octo/ml";
+	j.pr = pr;
+	j.command = command;
+	j.actor = actor;
+	j.source = "slack";
+	j.reply = reply;
+	if (pb_state_accept_delivery(W.st, &d, &j, 1, &a))
+		fail_msg("accept: %s", pb_err_last());
+	job = a.ids[0];
+	pb_accept_release(&a);
+	return job;
+}
+
+/* The texts POSTed to response_path, in order (caller decrefs). */
+static json_t *chat_texts(const char *response_path)
+{
+	json_t *all = pb_test_fake_github_requests(&W.fake), *r;
+	json_t *out = json_array();
+	size_t i;
+
+	json_array_foreach(all, i, r)
+	{
+		const char *path = jstr(r, "path");
+		json_t *body = json_object_get(r, "json");
+
+		if (path && !strcmp(path, response_path))
+			json_array_append_new(
+				out, json_string(jstr(body, "text") ?
+							 jstr(body, "text") :
+							 ""));
+	}
+	json_decref(all);
+	return out;
+}
+
+static void test_slack_job_is_refused_on_the_pr_and_in_the_chat(void **state)
+{
+	static const char path[] = "/slack/response/T1/1/cap-refused";
+	int64_t id;
+	json_t *texts;
+	char *w;
+
+	(void)state;
+	json_decref(ctl("DELETE", "/_requests", NULL));
+	id = enqueue_slack(7, "evaluate", "bob", path);
+	run_one();
+	w = writes(NULL);
+	/* no comment to react to: the refusal on the PR, then the chat */
+	assert_contains(w, "POST /repos/octo/ml/issues/7/comments\n");
+	assert_contains(w, "POST /slack/response/T1/1/cap-refused\n");
+	texts = chat_texts(path);
+	assert_int_equal(json_array_size(texts), 1);
+	assert_contains(json_string_value(json_array_get(texts, 0)), ":x: *j-");
+	assert_contains(json_string_value(json_array_get(texts, 0)),
+			"/evaluate on octo/ml#7: *failed*");
+	assert_contains(json_string_value(json_array_get(texts, 0)),
+			"@bob: /evaluate needs write permission on octo/ml; "
+			"you have read.");
+	assert_job(id, PB_JOB_FAILED, "\"note\":\"refused\"");
+	json_decref(texts);
+	free(w);
+}
+
+static void test_slack_chat_failure_does_not_fail_the_job(void **state)
+{
+	static const char path[] = "/slack/response/T1/2/cap-dead";
+	int64_t id;
+
+	(void)state;
+	json_decref(ctl("POST", "/_fail",
+			"{\"path\": \"/slack/response/T1/2/cap-dead\", "
+			"\"count\": 10, \"status\": 404}"));
+	id = enqueue_slack(7, "help", "alice", path);
+	run_one();
+	assert_job(id, PB_JOB_SUCCEEDED, NULL);
+}
+
+static void test_slack_job_lost_is_reported_in_the_chat(void **state)
+{
+	struct pb_worker_env env = { W.cfg,	    NULL, W.st,	  W.gh,
+				     "report-lost", NULL, W.cache };
+	static const char path[] = "/slack/response/T1/3/cap-lost";
+	const char *why = "its job process was killed by signal 9 (Killed)";
+	struct pb_job j;
+	json_t *texts;
+	int64_t id;
+	size_t st;
+
+	(void)state;
+	id = enqueue_slack(7, "evaluate", "alice", path);
+	assert_int_equal(pb_state_job_pin(W.st, id, W.sha, "tune", "main"), 0);
+	do {
+		assert_int_equal(pb_state_claim(W.st, "daemon:1", 60,
+						(int64_t)time(NULL), &j),
+				 0);
+		pb_job_release(&j);
+		assert_int_equal(pb_state_requeue_job(W.st, id, "daemon:1", why,
+						      (int64_t)time(NULL), &j),
+				 0);
+		st = j.state;
+		pb_job_release(&j);
+	} while (st == PB_JOB_QUEUED);
+	assert_int_equal(pb_worker_report_lost(&env, id), 0);
+	texts = chat_texts(path);
+	assert_int_equal(json_array_size(texts), 1);
+	assert_contains(json_string_value(json_array_get(texts, 0)),
+			"/evaluate on octo/ml#7: *failed*");
+	assert_contains(json_string_value(json_array_get(texts, 0)),
+			"Commit `");
+	assert_contains(json_string_value(json_array_get(texts, 0)), why);
+	json_decref(texts);
+}
+
 static void test_lost_job_is_reported_with_its_note(void **state)
 {
 	struct pb_worker_env env = { W.cfg,	    NULL, W.st,	  W.gh,
@@ -1136,6 +1269,9 @@ int main(void)
 		T(test_baseline_ref_that_fails_is_reported_job_succeeds),
 		T(test_new_result_minimizes_only_prbots_older_one),
 		T(test_claimed_job_runs_only_under_its_worker),
+		T(test_slack_job_is_refused_on_the_pr_and_in_the_chat),
+		T(test_slack_chat_failure_does_not_fail_the_job),
+		T(test_slack_job_lost_is_reported_in_the_chat),
 		T(test_lost_job_is_reported_with_its_note),
 #undef T
 	};
