@@ -57,6 +57,16 @@ cron = * * * * *
 repo = octo/ml
 CONF
 
+# ---- 0. a schedule that cannot run stops serve from starting ----
+
+sed -e 's|^repo = octo/ml$|repo = octo/ml\ncommand = /deploy staging|' \
+	"$T/bot.conf" >"$T/bad.conf"
+rc=0
+"$PRBOT" serve -c "$T/bad.conf" --workers 0 2>"$T/bad.err" || rc=$?
+check "a scheduled /deploy: serve exits 2" test "$rc" -eq 2
+check "a scheduled /deploy: the message names the schedule" \
+	grep -qF '[schedule "minutely"]: /deploy runs on a pull request only' "$T/bad.err"
+
 # ---- 1. first start: the slot of this minute fires once ----
 
 fresh_minute 25
