@@ -66,6 +66,12 @@ rc=0
 check "a scheduled /deploy: serve exits 2" test "$rc" -eq 2
 check "a scheduled /deploy: the message names the schedule" \
 	grep -qF '[schedule "minutely"]: /deploy runs on a pull request only' "$T/bad.err"
+rc=0
+"$PRBOT" check-config -c "$T/bad.conf" >/dev/null 2>"$T/check.err" || rc=$?
+check "a scheduled /deploy: check-config exits 2 and says why" \
+	test "$rc:$(grep -c '/deploy runs on a pull request only' "$T/check.err")" = 2:1
+check "check-config accepts the good schedule" \
+	"$PRBOT" check-config -c "$T/bot.conf"
 
 # ---- 1. first start: the slot of this minute fires once ----
 
