@@ -2,71 +2,31 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 #include <sqlite3.h>
 
 #include "prbot/err.h"
 #include "prbot/state.h"
+#include "testutil.h"
 
 #define NOW  ((int64_t)1795489200) /* 2026-11-24T03:00:00Z */
 #define REPO "octo/models"
 
-struct fixture {
-	char dir[64];
-	char path[128];
-	struct pb_state *st;
-};
-
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	if (!f)
-		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/prbot-test-sched.XXXXXX");
-	if (!mkdtemp(f->dir)) {
-		fprintf(stderr, "mkdtemp: %s\n", strerror(errno));
-		free(f);
-		return -1;
-	}
-	snprintf(f->path, sizeof(f->path), "%s/prbot.db", f->dir);
-	if (pb_state_open(&f->st, f->path) < 0) {
-		fprintf(stderr, "open: %s\n", pb_err_last());
-		rmdir(f->dir);
-		free(f);
-		return -1;
-	}
-	*state = f;
-	return 0;
+	return pb_test_store_setup(state, "state-schedule");
 }
 
 static int teardown(void **state)
 {
-	static const char *const ext[] = { "", "-wal", "-shm", "-journal" };
-	struct fixture *f = *state;
-	char p[160];
-	size_t i;
-	int rc = 0;
-
-	pb_state_close(f->st);
-	for (i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
-		snprintf(p, sizeof(p), "%s%s", f->path, ext[i]);
-		if (unlink(p) < 0 && errno != ENOENT)
-			rc = -1;
-	}
-	if (rmdir(f->dir) < 0)
-		rc = -1;
-	free(f);
-	return rc;
+	return pb_test_store_teardown(state);
 }
 
 /* One integer from sql on a connection of its own. */
@@ -101,7 +61,7 @@ static struct pb_job_new nightly_job(void)
 
 static void test_slot_claimed_twice_queues_one_job(void **state)
 {
-	struct fixture *f = *state;
+	struct pb_test_store *f = *state;
 	struct pb_job_new j = nightly_job();
 	struct pb_job got;
 	int64_t id = -1, again = -1;
@@ -150,7 +110,7 @@ static void test_slot_claimed_twice_queues_one_job(void **state)
 
 static void test_last_is_the_latest_claimed_slot(void **state)
 {
-	struct fixture *f = *state;
+	struct pb_test_store *f = *state;
 	struct pb_job_new j = nightly_job();
 	int64_t id, slot = -1;
 
@@ -175,7 +135,7 @@ static void test_last_is_the_latest_claimed_slot(void **state)
 
 static void test_full_queue_claims_nothing(void **state)
 {
-	struct fixture *f = *state;
+	struct pb_test_store *f = *state;
 	struct pb_job_new j = nightly_job();
 	int64_t id, slot;
 
@@ -195,7 +155,7 @@ static void test_full_queue_claims_nothing(void **state)
 
 static void test_claim_refuses_a_job_without_an_actor(void **state)
 {
-	struct fixture *f = *state;
+	struct pb_test_store *f = *state;
 	struct pb_job_new j = nightly_job();
 	int64_t id;
 
@@ -272,7 +232,7 @@ out:
 
 static void test_replicas_racing_for_slots_queue_one_job_each(void **state)
 {
-	struct fixture *f = *state;
+	struct pb_test_store *f = *state;
 	static struct racer r[RACERS];
 	pthread_t t[RACERS];
 	int i, k, winners, lost = 0;
