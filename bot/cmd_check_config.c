@@ -8,6 +8,7 @@
 
 #include "prbot/err.h"
 #include "prbot/repoconf.h"
+#include "prbot/scheduler.h"
 #include "bot.h"
 #include "../src/banned.h"
 
@@ -63,6 +64,23 @@ static void repo_summary(const struct pb_repo_config *rc)
 		       rc->deploy.envs[i].branch);
 }
 
+/* What serve checks of the [schedule] sections beyond their keys. */
+static int check_schedules(const struct pb_config *cfg)
+{
+	struct pb_scheduler_opts o;
+	struct pb_scheduler *s;
+
+	memset(&o, 0, sizeof(o));
+	o.cfg = cfg;
+	if (pb_scheduler_new(&s, &o) < 0) {
+		bot_error("check-config: %s: %s",
+			  cfg->path ? cfg->path : "bot.conf", pb_err_last());
+		return -1;
+	}
+	pb_scheduler_free(s);
+	return 0;
+}
+
 int cmd_check_config(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -106,6 +124,8 @@ int cmd_check_config(int argc, char **argv)
 		rc = EXIT_USAGE;
 	print_diags(&diags);
 	pb_diags_release(&diags);
+	if (rc == EXIT_OK && cfg && check_schedules(cfg) < 0)
+		rc = EXIT_USAGE;
 	if (rc == EXIT_OK && cfg) {
 		if (!config)
 			printf("no bot.conf: using the built-in defaults\n");

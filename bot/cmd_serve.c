@@ -25,6 +25,7 @@
 #include "prbot/ingress.h"
 #include "prbot/log.h"
 #include "prbot/redact.h"
+#include "prbot/scheduler.h"
 #include "prbot/state.h"
 #include "prbot/worker.h"
 #include "bot.h"
@@ -133,6 +134,7 @@ struct serve {
 	struct pb_http_server *http;
 	struct worker *workers;
 	int n_workers;
+	struct pb_scheduler *sched; /* [schedule] sections: jobs on time */
 
 	atomic_int stopping;
 	pthread_mutex_t lock;
@@ -484,6 +486,22 @@ static int start_http(struct serve *s)
 	return pb_http_server_start(&s->http, &o);
 }
 
+/* The schedules queue their jobs as the ingress does: workers are woken. */
+static int start_scheduler(struct serve *s)
+{
+	struct pb_scheduler_opts o;
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	o.cfg = s->cfg;
+	o.state = s->state;
+	o.on_queued = wake_workers;
+	o.on_queued_arg = s;
+	if ((rc = pb_scheduler_new(&s->sched, &o)) < 0)
+		return rc;
+	return pb_scheduler_start(s->sched);
+}
+
 /* Until SIGTERM or SIGINT; takes expired leases back meanwhile. */
 static void serve_loop(struct serve *s)
 {
@@ -595,6 +613,8 @@ static int serve_start(struct serve *s, const struct serve_args *a)
 		return rc;
 	if ((rc = start_workers(s, n)) < 0)
 		return rc;
+	if ((rc = start_scheduler(s)) < 0)
+		return rc;
 	if ((rc = start_http(s)) < 0)
 		return rc;
 	pb_log_info("serving on port %d: state %s, %d worker(s)",
@@ -609,6 +629,7 @@ static void serve_release(struct serve *s)
 
 	/* the ingress answers through the server until it is freed */
 	pb_http_server_stop(s->http);
+	pb_scheduler_free(s->sched);
 	pb_ingress_free(s->ingress);
 	pb_http_server_free(s->http);
 	pb_state_close(s->state);
@@ -657,6 +678,7 @@ int cmd_serve(int argc, char **argv)
 	if (pb_http_server_stop(s.http) < 0) {
 		pb_log_warnx("http: %s", pb_err_last());
 	}
+	pb_scheduler_stop(s.sched);
 	if (stop_workers(&s) > 0)
 		_exit(EXIT_FAILED); /* workers still use the store */
 	pb_log_info("stopped");

@@ -200,9 +200,23 @@ static const char MIGRATION_1[] =
  */
 #define MIGRATION_8 "ALTER TABLE jobs ADD COLUMN environment TEXT;"
 
-static const char *const migrations[] = { MIGRATION_1, MIGRATION_2, MIGRATION_3,
-					  MIGRATION_4, MIGRATION_5, MIGRATION_6,
-					  MIGRATION_7, MIGRATION_8 };
+/*
+ * 9: the slots of [schedule "NAME"] sections that were claimed, each with
+ * the job it queued: the primary key lets one replica alone claim a slot.
+ */
+#define MIGRATION_9                                     \
+	"CREATE TABLE schedule_slots ("                 \
+	" name TEXT NOT NULL,"                          \
+	" slot INTEGER NOT NULL,"                       \
+	" job_id INTEGER NOT NULL REFERENCES jobs(id)," \
+	" claimed_at INTEGER NOT NULL,"                 \
+	" PRIMARY KEY (name, slot)) WITHOUT ROWID;"     \
+	"CREATE INDEX schedule_slots_job ON schedule_slots(job_id);"
+
+static const char *const migrations[] = {
+	MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4, MIGRATION_5,
+	MIGRATION_6, MIGRATION_7, MIGRATION_8, MIGRATION_9
+};
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
 		       PB_STATE_SCHEMA_VERSION,

@@ -365,6 +365,7 @@ static void test_migration_4_keeps_the_locks_of_pull_requests(void **state)
 	f->st = NULL;
 	/* a version 3 store: the old locks table, nothing of 4 and later */
 	raw_exec(f->path,
+		 "DROP TABLE schedule_slots;"
 		 "DROP TABLE deployments; DROP INDEX evaluations_sha;"
 		 "DROP TABLE permissions;"
 		 "ALTER TABLE jobs DROP COLUMN environment;"

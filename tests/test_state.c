@@ -1687,6 +1687,24 @@ static int call_perm_put(struct pb_state *st)
 	return pb_state_perm_put(st, REPO, "alice", "write", NOW, NOW - 60);
 }
 
+static int call_schedule_claim(struct pb_state *st)
+{
+	struct pb_job_new j = { .repo = REPO,
+				.command = "evaluate",
+				.actor = "schedule:nightly",
+				.source = "cron" };
+	int64_t id;
+
+	return pb_state_schedule_claim(st, "nightly", NOW, &j, NOW, &id);
+}
+
+static int call_schedule_last(struct pb_state *st)
+{
+	int64_t slot;
+
+	return pb_state_schedule_last(st, "nightly", &slot);
+}
+
 static const struct {
 	int (*call)(struct pb_state *st);
 	const char *op; /* as the message names it */
@@ -1713,6 +1731,9 @@ static const struct {
 	{ call_locks, "list the locks of " REPO },
 	{ call_perm_get, "read the permission of 'alice'" },
 	{ call_perm_put, "keep the permission of 'alice'" },
+	{ call_schedule_claim,
+	  "claim slot 2023-11-14T22:13:20Z of schedule 'nightly'" },
+	{ call_schedule_last, "read the last slot of schedule 'nightly'" },
 };
 
 #define N_CALLS (sizeof(calls) / sizeof(calls[0]))

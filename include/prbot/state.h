@@ -47,7 +47,7 @@ struct pb_state;
 #define PB_STATE_BUSY_MS	5000 /* wait for another process's lock */
 #define PB_STATE_QUEUE_MAX	1000 /* default bound on queued jobs */
 #define PB_STATE_MAX_ATTEMPTS	3    /* default starts before a job fails */
-#define PB_STATE_SCHEMA_VERSION 8    /* the migrations this prbot knows */
+#define PB_STATE_SCHEMA_VERSION 9    /* the migrations this prbot knows */
 
 /*
  * Open (creating the folders and the file, mode 0600, when missing) and
@@ -580,5 +580,28 @@ int pb_state_unlock_pr(struct pb_state *st, const char *repo, int64_t pr,
 /* The locks held in repo, by environment name; *out may be empty. */
 int pb_state_locks(struct pb_state *st, const char *repo,
 		   struct pb_env_lock_list *out);
+
+/* ---- scheduled runs ([schedule "NAME"] in bot.conf) ---- */
+
+/*
+ * Claim the fire time slot (Unix seconds) of the schedule name and queue
+ * job for it, created at now, in one transaction: of several processes
+ * claiming one slot, one alone queues a job. *job_id gets the job's id.
+ * PB_EEXISTS when the slot was claimed before (by any process): nothing is
+ * written and *job_id is the job that claim queued. PB_ETOOBIG when the
+ * queue is full (nothing is stored: the slot may be claimed later),
+ * PB_EINVAL for a missing name or a job without repo, command, actor or
+ * source.
+ */
+int pb_state_schedule_claim(struct pb_state *st, const char *name, int64_t slot,
+			    const struct pb_job_new *job, int64_t now,
+			    int64_t *job_id);
+
+/*
+ * The latest slot of the schedule name claimed so far: 1 with *slot set,
+ * 0 when none was (*slot is then 0).
+ */
+int pb_state_schedule_last(struct pb_state *st, const char *name,
+			   int64_t *slot);
 
 #endif
