@@ -16,6 +16,7 @@
 #include "prbot/state.h"
 #include "accept_queue.h"
 #include "ingress_int.h"
+#include "jsonutil.h"
 #include "banned.h"
 
 const int pb_ingress_statuses[PB_INGRESS_N_STATUS] = { 200, 202, 400, 401,
@@ -151,21 +152,6 @@ static char *reply_json(const struct pb_event *ev, const char *event)
 	return s;
 }
 
-static char *args_json(char *const *words, size_t n)
-{
-	json_t *a = json_array();
-	char *s = NULL;
-	size_t i;
-	int bad = !a;
-
-	for (i = 0; !bad && i < n; i++)
-		bad = json_array_append_new(a, json_string(words[i])) < 0;
-	if (!bad)
-		s = json_dumps(a, JSON_COMPACT);
-	json_decref(a);
-	return s;
-}
-
 /*
  * The problems of a comment as one "reply" job's args: one string, a line
  * per problem, so one comment answers them all.
@@ -183,7 +169,7 @@ static char *problems_json(const struct pb_parsed *p)
 				    p->problems[i].msg) < 0;
 	line = bad ? NULL : text.ptr;
 	if (line)
-		s = args_json(&line, 1);
+		s = pb_json_strings(&line, 1);
 	pb_buf_release(&text);
 	return s;
 }
@@ -221,7 +207,8 @@ static int make_jobs(struct job_set *js, const struct pb_event *ev,
 
 		j = &js->v[js->n];
 		job_fill(j, ev, js);
-		if (!(js->args[js->n] = args_json(inv->args, inv->n_args)))
+		if (!(js->args[js->n] =
+			      pb_json_strings(inv->args, inv->n_args)))
 			return pb_err_set("webhook: out of memory");
 		j->args = js->args[js->n++];
 		j->command = inv->cmd->name;

@@ -15,6 +15,7 @@
 #include "prbot/state.h"
 #include "accept_queue.h"
 #include "ingress_int.h"
+#include "jsonutil.h"
 #include "banned.h"
 
 /* A slash command on its way to the committer; owns what its job points
@@ -113,21 +114,6 @@ static void item_done(struct pb_accept_item *base)
 	item_free(it);
 }
 
-static char *args_json(char *const *words, size_t n)
-{
-	json_t *a = json_array();
-	char *s = NULL;
-	size_t i;
-	int bad = !a;
-
-	for (i = 0; !bad && i < n; i++)
-		bad = json_array_append_new(a, json_string(words[i])) < 0;
-	if (!bad)
-		s = json_dumps(a, JSON_COMPACT);
-	json_decref(a);
-	return s;
-}
-
 /* The source's handle, with the delivery id the worker logs. */
 static char *reply_json(const struct pb_event *ev)
 {
@@ -147,7 +133,7 @@ static int item_fill(struct item *it, const struct pb_invocation *inv)
 	const struct pb_event *ev = &it->ev;
 	int rc;
 
-	if (!(it->args = args_json(inv->args, inv->n_args)) ||
+	if (!(it->args = pb_json_strings(inv->args, inv->n_args)) ||
 	    !(it->reply = reply_json(ev)))
 		return pb_err_set("slack: out of memory");
 	rc = pb_buf_printf(&what, "%s on %s", ev->text, ev->repo);

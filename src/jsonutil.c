@@ -22,3 +22,18 @@ const char *pb_json_kind(const json_t *v)
 	}
 	return "an unknown value";
 }
+
+char *pb_json_strings(char *const *words, size_t n)
+{
+	json_t *a = json_array();
+	char *s = NULL;
+	size_t i;
+	int bad = !a;
+
+	for (i = 0; !bad && i < n; i++)
+		bad = json_array_append_new(a, json_string(words[i])) < 0;
+	if (!bad)
+		s = json_dumps(a, JSON_COMPACT);
+	json_decref(a);
+	return s;
+}

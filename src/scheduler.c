@@ -19,6 +19,7 @@
 #include "prbot/parse.h"
 #include "prbot/scheduler.h"
 #include "prbot/state.h"
+#include "jsonutil.h"
 #include "banned.h"
 
 /* One [schedule "NAME"] as it runs. */
@@ -111,22 +112,6 @@ static const struct pb_conf_repo *served(const struct pb_config *cfg,
 	return NULL;
 }
 
-static char *args_json(const struct pb_invocation *inv)
-{
-	json_t *a = json_array();
-	char *s = NULL;
-	size_t i;
-
-	for (i = 0; a && i < inv->n_args; i++)
-		if (json_array_append_new(a, json_string(inv->args[i])) < 0)
-			goto out;
-	if (a)
-		s = json_dumps(a, JSON_COMPACT);
-out:
-	json_decref(a);
-	return s;
-}
-
 /* The schedule's command text as one invocation of a prbot command. */
 static int command_read(struct sched *e)
 {
@@ -159,7 +144,7 @@ static int command_read(struct sched *e)
 		goto out;
 	}
 	e->command = p.v[0].inv.cmd->name;
-	if (!(e->args = args_json(&p.v[0].inv)))
+	if (!(e->args = pb_json_strings(p.v[0].inv.args, p.v[0].inv.n_args)))
 		rc = pb_err_set("out of memory");
 out:
 	pb_parsed_release(&p);

@@ -125,6 +125,10 @@ int pb_db_job_cancel(struct pb_state *st, int64_t id, const char *actor,
 
 int pb_db_count_queued(struct pb_state *st, int64_t *out);
 
+/* PB_ETOOBIG, saying what happens then, when more than [server] queue_max
+   jobs are queued now (inside the transaction that queued them). */
+int pb_db_queue_room(struct pb_state *st, const char *then);
+
 /* Release the locks pr holds in repo, appending them to out (as they were). */
 int pb_db_unlock_pr(struct pb_state *st, const char *repo, int64_t pr,
 		    struct pb_env_lock_list *out);

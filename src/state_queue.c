@@ -123,8 +123,7 @@ out:
 	return rc;
 }
 
-/* PB_ETOOBIG when more than queue_max jobs are queued now. */
-static int queue_check(struct pb_state *st)
+int pb_db_queue_room(struct pb_state *st, const char *then)
 {
 	int64_t queued;
 	int rc;
@@ -138,8 +137,8 @@ static int queue_check(struct pb_state *st)
 	return pb_err_setc(PB_ETOOBIG,
 			   "state store '%s': cannot %s: the queue is full "
 			   "(it would hold %" PRId64 " jobs and [server] "
-			   "queue_max is %d); try again later",
-			   st->path, st->op, queued, st->queue_max);
+			   "queue_max is %d); %s",
+			   st->path, st->op, queued, st->queue_max, then);
 }
 
 static const char *accept_outcome(const struct pb_delivery *d,
@@ -186,7 +185,7 @@ static int accept_tx(struct pb_state *st, const struct pb_delivery *d,
 			goto out;
 	}
 	rc = 0;
-	if (out->n_queued && (rc = queue_check(st)) < 0)
+	if (out->n_queued && (rc = pb_db_queue_room(st, "try again later")) < 0)
 		goto out;
 	if (d->unlock_pr &&
 	    (rc = pb_db_unlock_pr(st, d->unlock_repo, d->unlock_pr,

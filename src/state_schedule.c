@@ -39,25 +39,6 @@ static int claim_check(const char *name, const struct pb_job_new *j)
 			   name ? name : "", missing);
 }
 
-/* PB_ETOOBIG when more than queue_max jobs are queued now. */
-static int queue_room(struct pb_state *st)
-{
-	int64_t queued;
-	int rc;
-
-	if (!st->queue_max)
-		return 0;
-	if ((rc = pb_db_count_queued(st, &queued)) < 0)
-		return rc;
-	if (queued <= st->queue_max)
-		return 0;
-	return pb_err_setc(PB_ETOOBIG,
-			   "state store '%s': cannot %s: the queue is full "
-			   "(it would hold %" PRId64 " jobs and [server] "
-			   "queue_max is %d); the next slot will try again",
-			   st->path, st->op, queued, st->queue_max);
-}
-
 /* slot as people read it: "2026-11-24T03:00:00Z" */
 static void slot_format(char when[PB_CRON_TIME_LEN], int64_t slot)
 {
@@ -89,7 +70,7 @@ static int claim_tx(struct pb_state *st, const char *name, int64_t slot,
 	if (rc < 0)
 		return rc;
 	*job_id = sqlite3_last_insert_rowid(st->db);
-	if ((rc = queue_room(st)) < 0)
+	if ((rc = pb_db_queue_room(st, "the next slot will try again")) < 0)
 		return rc;
 	return pb_db_exec(st, SQL_SLOT_PUT, "tiii", name, slot, *job_id, now);
 }
