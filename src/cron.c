@@ -143,7 +143,7 @@ static int parse_step(int *out, const struct field *f, const char *s, size_t n,
 
 /*
  * One item of a comma list: '*', N, A-B, each with an optional /S.
- * Sets its bits; *star when it is '*' with no step other than 1.
+ * Sets its bits; *star when it is '*', with or without a step.
  */
 static int parse_item(uint64_t *bits, int *star, const struct field *f,
 		      const char *item, size_t n, const char *expr)
@@ -163,8 +163,9 @@ static int parse_item(uint64_t *bits, int *star, const struct field *f,
 	if (base_n == 1 && item[0] == '*') {
 		lo = f->lo;
 		hi = f->star_hi;
-		if (step == 1)
-			*star = 1;
+		/* as cron (Vixie, cronie): a field that starts with '*',
+		   stepped or not, leaves the day to the other day field */
+		*star = 1;
 	} else {
 		dash = memchr(item, '-', base_n);
 		if ((rc = parse_value(&lo, f, item,

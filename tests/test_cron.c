@@ -162,10 +162,10 @@ static const struct next_row next_rows[] = {
 	{ "0 0 13 * FRI", "2026-01-01T00:00Z",
 	  "2026-01-02T00:00:00Z 2026-01-09T00:00:00Z 2026-01-13T00:00:00Z "
 	  "2026-01-16T00:00:00Z" },
-	/* a stepped '*' restricts (robfig/cron; cronie would AND them) */
+	/* a stepped '*' does not restrict, as in cron: both must match */
 	{ "0 0 */10 * MON", "2026-11-23T00:00Z",
-	  "2026-11-30T00:00:00Z 2026-12-01T00:00:00Z 2026-12-07T00:00:00Z "
-	  "2026-12-11T00:00:00Z" },
+	  "2026-12-21T00:00:00Z 2027-01-11T00:00:00Z 2027-02-01T00:00:00Z "
+	  "2027-03-01T00:00:00Z" },
 	/* 7 and 0 are Sunday; SUN at a range's end too */
 	{ "0 12 * * 7", "2026-11-23T00:00Z",
 	  "2026-11-29T12:00:00Z 2026-12-06T12:00:00Z 2026-12-13T12:00:00Z "
@@ -293,12 +293,12 @@ static void test_cron_parse_sets_bits_and_stars(void **state)
 
 	assert_int_equal(pb_cron_parse(&c, "0 0 */2 * 5-7"), 0);
 	assert_int_equal(c.dow, 1 | 1 << 5 | 1 << 6);
-	assert_false(c.dom_star);
+	assert_true(c.dom_star);
 	assert_int_equal(c.dom & 0xe, 0xa); /* 1, 3 */
 
 	assert_int_equal(pb_cron_parse(&c, "0 0 * * */2"), 0);
 	assert_int_equal(c.dow, 1 | 1 << 2 | 1 << 4 | 1 << 6);
-	assert_false(c.dow_star);
+	assert_true(c.dow_star);
 
 	assert_int_equal(pb_cron_parse(&c, "0 0 * * SUN-SUN"), 0);
 	assert_int_equal(c.dow, 1);

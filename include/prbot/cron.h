@@ -8,10 +8,10 @@
 /*
  * A parsed expression: one bitset per field, bit N set when value N
  * matches. Day-of-week 7 is stored as 0 (Sunday). dom_star and dow_star
- * say whether the field holds a '*' without a step (or with step 1): only
- * when both day fields are restricted does a day match when EITHER
- * matches, as cron does; otherwise both must. A stepped '*' restricts, as
- * in robfig/cron (cronie counts any field starting with '*' as unrestricted).
+ * say whether the field starts with '*' (stepped or not): only when both
+ * day fields are restricted does a day match when EITHER matches; otherwise
+ * both must. This is cron's rule (Vixie cron, cronie: the DOM_STAR and
+ * DOW_STAR flags); robfig/cron counts a stepped '*' as restricted.
  * Plain data: nothing to free.
  */
 struct pb_cron {
