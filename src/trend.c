@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <jansson.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,6 +74,35 @@ static void pad(double *lo, double *hi)
 	*hi += d;
 }
 
+/*
+ * v with 6 significant digits and no exponent: Mermaid's numbers are
+ * [+-]digits[.digits] only, so 1e-05 is written 0.00001.
+ */
+static int put_plain(struct pb_buf *out, double v)
+{
+	char text[400], *p; /* 1e308 without an exponent fits */
+	int exp10, prec;
+
+	snprintf(text, sizeof(text), "%.6g", v);
+	if (!strchr(text, 'e'))
+		return pb_buf_puts(out, text);
+	exp10 = (int)floor(log10(fabs(v)));
+	prec = 5 - exp10;
+	snprintf(text, sizeof(text), "%.*f",
+		 prec < 0  ? 0 :
+		 prec > 30 ? 30 :
+			     prec,
+		 v);
+	if (strchr(text, '.')) {
+		p = text + strlen(text);
+		while (p[-1] == '0')
+			*--p = '\0';
+		if (p[-1] == '.')
+			p[-1] = '\0';
+	}
+	return pb_buf_puts(out, text);
+}
+
 int pb_trend_mermaid(struct pb_buf *out, const char *metric,
 		     const char *const *labels, const double *v, size_t n)
 {
@@ -104,11 +134,22 @@ int pb_trend_mermaid(struct pb_buf *out, const char *metric,
 	if (rc == 0)
 		rc = put_quoted(out, metric);
 	if (rc == 0)
-		rc = pb_buf_printf(out, " %.6g --> %.6g\n    line [", lo, hi);
+		rc = pb_buf_putc(out, ' ');
+	if (rc == 0)
+		rc = put_plain(out, lo);
+	if (rc == 0)
+		rc = pb_buf_puts(out, " --> ");
+	if (rc == 0)
+		rc = put_plain(out, hi);
+	if (rc == 0)
+		rc = pb_buf_puts(out, "\n    line [");
 	for (first = 1, i = 0; rc == 0 && i < n; i++) {
 		if (isnan(v[i]))
 			continue;
-		rc = pb_buf_printf(out, "%s%.6g", first ? "" : ", ", v[i]);
+		if (!first)
+			rc = pb_buf_puts(out, ", ");
+		if (rc == 0)
+			rc = put_plain(out, v[i]);
 		first = 0;
 	}
 	return rc ? rc : pb_buf_puts(out, "]\n```\n");

@@ -92,6 +92,23 @@ static const struct {
 	  "```mermaid\nxychart-beta\n    title \"loss\"\n"
 	  "    x-axis [\"\"]\n"
 	  "    y-axis \"loss\" -1 --> 1\n    line [0]\n```\n" },
+	/* Mermaid reads no exponents: 1e-05 is written out */
+	{ "lr",
+	  labels3,
+	  { 1e-5, 2e-5 },
+	  2,
+	  "```mermaid\nxychart-beta\n    title \"lr\"\n"
+	  "    x-axis [\"a1b2c3d\", \"e4f5a6b\"]\n"
+	  "    y-axis \"lr\" 0.000009 --> 0.000021\n"
+	  "    line [0.00001, 0.00002]\n```\n" },
+	{ "rows",
+	  labels3,
+	  { 1e6, 3e6, -2.5e7 },
+	  3,
+	  "```mermaid\nxychart-beta\n    title \"rows\"\n"
+	  "    x-axis [\"a1b2c3d\", \"e4f5a6b\", \"c7d8e9f\"]\n"
+	  "    y-axis \"rows\" -27800000 --> 5800000\n"
+	  "    line [1000000, 3000000, -25000000]\n```\n" },
 	/* quotes, backticks and line breaks cannot end the chart */
 	{ "a\"b`\n```",
 	  labels3,
