@@ -257,16 +257,15 @@ static int notice_gates(struct notice *x, const json_t *gates)
 	return 0;
 }
 
-/* metrics JSON (an object, or its text) into m; anything else is empty. */
-static int notice_metrics(struct pb_metrics *m, const json_t *obj)
+/* A metrics object into m; anything else, or a bad one, leaves m empty. */
+static void notice_metrics(struct pb_metrics *m, const json_t *obj)
 {
 	if (!json_is_object(obj) || !json_object_size(obj))
-		return 0;
+		return;
 	if (pb_metrics_from_json(m, obj, "report") < 0) {
 		pb_metrics_release(m);
 		memset(m, 0, sizeof(*m));
 	}
-	return 0;
 }
 
 /* The trend: the main metric over the last runs of history and this one. */
