@@ -37,6 +37,30 @@ static int put_change(struct pb_buf *b, double before, double after, int pct)
 	return rc ? rc : pb_buf_putc(b, ')');
 }
 
+/* s for fmt: Slack wants &, < and > as entities, Markdown takes it as is. */
+static int put_text(struct pb_buf *b, enum pb_trend_format fmt, const char *s)
+{
+	int rc = 0;
+
+	if (fmt != PB_TREND_SLACK)
+		return pb_buf_puts(b, s ? s : "");
+	for (; rc == 0 && s && *s; s++)
+		rc = *s == '&' ? pb_buf_puts(b, "&amp;") :
+		     *s == '<' ? pb_buf_puts(b, "&lt;") :
+		     *s == '>' ? pb_buf_puts(b, "&gt;") :
+				 pb_buf_putc(b, *s);
+	return rc;
+}
+
+static int put_code(struct pb_buf *b, enum pb_trend_format fmt, const char *s)
+{
+	int rc = pb_buf_putc(b, '`');
+
+	if (rc == 0)
+		rc = put_text(b, fmt, s);
+	return rc ? rc : pb_buf_putc(b, '`');
+}
+
 /* ---- /status ---- */
 
 /* The short SHAs of h as chart labels: one block of 8-byte strings. */
@@ -87,32 +111,75 @@ static int last_values(struct pb_buf *b, const double *v, const char **labels,
 	return rc ? rc : pb_buf_putc(b, '\n');
 }
 
-int pb_trend_section(struct pb_buf *b, const char *ref, const char *metric,
+/* "\n*Trend of `accuracy` on `main`*: ▁ █ `c3d4e5f` 0.93 (+0.03)\n" */
+static int section_slack(struct pb_buf *b, const char *ref, const char *metric,
+			 const double *v, const char **labels, size_t n)
+{
+	size_t i, last = n, prev = n;
+	int rc;
+
+	for (i = n; i-- > 0 && prev == n;)
+		if (!isnan(v[i])) {
+			if (last == n)
+				last = i;
+			else
+				prev = i;
+		}
+	rc = pb_buf_puts(b, "\n*Trend of ");
+	if (rc == 0)
+		rc = put_code(b, PB_TREND_SLACK, metric);
+	if (rc == 0)
+		rc = pb_buf_puts(b, " on ");
+	if (rc == 0)
+		rc = put_code(b, PB_TREND_SLACK, ref);
+	if (rc == 0)
+		rc = pb_buf_puts(b, "*: ");
+	if (rc == 0)
+		rc = pb_trend_sparkline(b, v, n);
+	if (rc == 0)
+		rc = pb_buf_printf(b, " `%s` ", labels[last]);
+	if (rc == 0)
+		rc = put_num(b, v[last]);
+	if (rc == 0)
+		rc = put_change(b, v[prev], v[last], 0);
+	return rc ? rc : pb_buf_putc(b, '\n');
+}
+
+static int section_markdown(struct pb_buf *b, const char *ref,
+			    const char *metric, const double *v,
+			    const char **labels, size_t n)
+{
+	int rc = pb_buf_printf(b,
+			       "\n**Trend of `%s` on `%s`** (last %zu "
+			       "evaluations)\n\n",
+			       metric, ref, n);
+
+	if (rc == 0)
+		rc = pb_trend_mermaid(b, metric, labels, v, n);
+	if (rc == 0)
+		rc = pb_buf_putc(b, '\n');
+	return rc ? rc : last_values(b, v, labels, n);
+}
+
+int pb_trend_section(struct pb_buf *b, enum pb_trend_format fmt,
+		     const char *ref, const char *metric,
 		     const struct pb_evaluation_list *h)
 {
 	double *v = calloc(h->n ? h->n : 1, sizeof(*v));
 	const char **labels = calloc(h->n ? h->n : 1, sizeof(*labels));
 	char *text = NULL;
-	size_t found;
 	int rc = 0;
 
 	if (!v || !labels || !(text = short_labels(h, labels))) {
 		rc = pb_err_set("out of memory");
 		goto out;
 	}
-	found = metric ? pb_trend_series(v, h, metric) : 0;
-	if (found < 2)
+	if (!metric || pb_trend_series(v, h, metric) < 2)
 		goto out;
-	rc = pb_buf_printf(b,
-			   "\n**Trend of `%s` on `%s`** (last %zu "
-			   "evaluations)\n\n",
-			   metric, ref, h->n);
-	if (rc == 0)
-		rc = pb_trend_mermaid(b, metric, labels, v, h->n);
-	if (rc == 0)
-		rc = pb_buf_putc(b, '\n');
-	if (rc == 0)
-		rc = last_values(b, v, labels, h->n);
+	if (fmt == PB_TREND_SLACK)
+		rc = section_slack(b, ref, metric, v, labels, h->n);
+	else
+		rc = section_markdown(b, ref, metric, v, labels, h->n);
 out:
 	free(text);
 	free(labels);
@@ -162,8 +229,8 @@ char *pb_trend_status_metric(struct pb_state *st,
 	return metric;
 }
 
-int pb_trend_status(struct pb_buf *b, struct pb_state *st, const char *repo,
-		    const char *ref)
+int pb_trend_status(struct pb_buf *b, struct pb_state *st,
+		    enum pb_trend_format fmt, const char *repo, const char *ref)
 {
 	struct pb_evaluation_list h = { NULL, 0 };
 	char *metric = NULL;
@@ -174,37 +241,13 @@ int pb_trend_status(struct pb_buf *b, struct pb_state *st, const char *repo,
 	rc = pb_state_evaluation_history(st, repo, ref, PB_TREND_STATUS_RUNS,
 					 &h);
 	if (rc == 0 && h.n >= 2 && (metric = pb_trend_status_metric(st, &h)))
-		rc = pb_trend_section(b, ref, metric, &h);
+		rc = pb_trend_section(b, fmt, ref, metric, &h);
 	free(metric);
 	pb_evaluation_list_release(&h);
 	return rc;
 }
 
 /* ---- scheduled notices ---- */
-
-/* s for fmt: Slack wants &, < and > as entities, Markdown takes it as is. */
-static int put_text(struct pb_buf *b, enum pb_trend_format fmt, const char *s)
-{
-	int rc = 0;
-
-	if (fmt != PB_TREND_SLACK)
-		return pb_buf_puts(b, s ? s : "");
-	for (; rc == 0 && s && *s; s++)
-		rc = *s == '&' ? pb_buf_puts(b, "&amp;") :
-		     *s == '<' ? pb_buf_puts(b, "&lt;") :
-		     *s == '>' ? pb_buf_puts(b, "&gt;") :
-				 pb_buf_putc(b, *s);
-	return rc;
-}
-
-static int put_code(struct pb_buf *b, enum pb_trend_format fmt, const char *s)
-{
-	int rc = pb_buf_putc(b, '`');
-
-	if (rc == 0)
-		rc = put_text(b, fmt, s);
-	return rc ? rc : pb_buf_putc(b, '`');
-}
 
 /* What a notice is made of, read once from the report and the history. */
 struct notice {

@@ -617,7 +617,8 @@ static int status_trend(struct run *r, struct pb_buf *b)
 			   r->have_pr	   ? r->pr.base_ref :
 					     NULL;
 
-	if (pb_trend_status(b, r->env->state, r->job.repo, base) == 0)
+	if (pb_trend_status(b, r->env->state, PB_TREND_MARKDOWN, r->job.repo,
+			    base) == 0)
 		return 0;
 	pb_log_warnx("job %s: /status without the trend of %s: %s",
 		     r->job.public_id, base, pb_err_last());

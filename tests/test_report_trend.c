@@ -68,11 +68,33 @@ static void test_section_charts_the_metric_when_two_runs_have_it(void **state)
 	for (i = 0; i < N(section_rows); i++) {
 		h.n = section_rows[i].n;
 		pb_buf_reset(&b);
-		assert_int_equal(pb_trend_section(&b, "main",
+		assert_int_equal(pb_trend_section(&b, PB_TREND_MARKDOWN, "main",
 						  section_rows[i].metric, &h),
 				 0);
 		assert_string_equal(pb_buf_cstr(&b), section_rows[i].want);
 	}
+	pb_buf_release(&b);
+}
+
+static void test_section_for_slack_is_one_sparkline_line(void **state)
+{
+	struct pb_evaluation_list h = { (struct pb_evaluation *)three, 3 };
+	struct pb_buf b = PB_BUF_INIT;
+
+	(void)state;
+	assert_int_equal(pb_trend_section(&b, PB_TREND_SLACK, "main",
+					  "accuracy", &h),
+			 0);
+	assert_string_equal(pb_buf_cstr(&b),
+			    "\n*Trend of `accuracy` on `main`*: ▁ █ `c3d4e5f` "
+			    "0.93 (+0.03)\n");
+	pb_buf_reset(&b);
+	assert_int_equal(
+		pb_trend_section(&b, PB_TREND_SLACK, "a<b", "loss", &h), 0);
+	assert_string_equal(
+		pb_buf_cstr(&b),
+		"\n*Trend of `loss` on `a&lt;b`*: █▅▁ `c3d4e5f` 0.2 "
+		"(-0.05)\n");
 	pb_buf_release(&b);
 }
 
@@ -95,7 +117,8 @@ static void test_section_shows_only_the_last_five_values(void **state)
 
 		v[i] = e;
 	}
-	assert_int_equal(pb_trend_section(&b, "main", "a", &h), 0);
+	assert_int_equal(
+		pb_trend_section(&b, PB_TREND_MARKDOWN, "main", "a", &h), 0);
 	assert_non_null(strstr(pb_buf_cstr(&b),
 			       "\nLast: `s3` 3, `s4` 4, `s5` "
 			       "5, `s6` 6, `s7` **7** (+1)\n"));
@@ -144,13 +167,15 @@ test_status_charts_the_first_gate_else_the_first_metric(void **state)
 
 	/* one evaluation: no trend yet */
 	assert_int_equal(pb_state_evaluation_add(f->st, &e[0], NULL), 0);
-	assert_int_equal(pb_trend_status(&b, f->st, REPO, "main"), 0);
+	assert_int_equal(
+		pb_trend_status(&b, f->st, PB_TREND_MARKDOWN, REPO, "main"), 0);
 	assert_null(b.ptr);
 	/* two without a job: the first metric, by name */
 	assert_int_equal(pb_state_evaluation_add(f->st, &e[1], NULL), 0);
 	other.ref = "dev";
 	assert_int_equal(pb_state_evaluation_add(f->st, &other, NULL), 0);
-	assert_int_equal(pb_trend_status(&b, f->st, REPO, "main"), 0);
+	assert_int_equal(
+		pb_trend_status(&b, f->st, PB_TREND_MARKDOWN, REPO, "main"), 0);
 	assert_non_null(strstr(pb_buf_cstr(&b),
 			       "**Trend of `accuracy` on `main`** (last 2 "));
 	assert_non_null(strstr(pb_buf_cstr(&b), "line [0.9, 0.91]"));
@@ -162,14 +187,18 @@ test_status_charts_the_first_gate_else_the_first_metric(void **state)
 	e[1].created_at = 25;
 	assert_int_equal(pb_state_evaluation_add(f->st, &e[1], NULL), 0);
 	pb_buf_reset(&b);
-	assert_int_equal(pb_trend_status(&b, f->st, REPO, "main"), 0);
+	assert_int_equal(
+		pb_trend_status(&b, f->st, PB_TREND_MARKDOWN, REPO, "main"), 0);
 	assert_non_null(strstr(pb_buf_cstr(&b), "**Trend of `latency_ms` on "
 						"`main`** (last 3 "));
 	assert_non_null(strstr(pb_buf_cstr(&b), "line [40, 45, 45]"));
 	/* no ref, an unknown ref: nothing */
 	pb_buf_reset(&b);
-	assert_int_equal(pb_trend_status(&b, f->st, REPO, NULL), 0);
-	assert_int_equal(pb_trend_status(&b, f->st, REPO, "feature"), 0);
+	assert_int_equal(
+		pb_trend_status(&b, f->st, PB_TREND_MARKDOWN, REPO, NULL), 0);
+	assert_int_equal(pb_trend_status(&b, f->st, PB_TREND_MARKDOWN, REPO,
+					 "feature"),
+			 0);
 	assert_string_equal(pb_buf_cstr(&b), "");
 	pb_buf_release(&b);
 }
@@ -344,6 +373,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(
 			test_section_charts_the_metric_when_two_runs_have_it),
+		cmocka_unit_test(test_section_for_slack_is_one_sparkline_line),
 		cmocka_unit_test(test_section_shows_only_the_last_five_values),
 		cmocka_unit_test_setup_teardown(
 			test_status_charts_the_first_gate_else_the_first_metric,

@@ -14,15 +14,22 @@
  * code of the failed append (which, as pb_buf does, released the buffer).
  */
 
+enum pb_trend_format {
+	PB_TREND_MARKDOWN = 0, /* GitHub: Markdown and a Mermaid chart */
+	PB_TREND_SLACK	       /* Slack mrkdwn and a sparkline */
+};
+
 /* How many evaluations of the base branch /status charts, at most. */
 #define PB_TREND_STATUS_RUNS 10
 
 /*
  * A "**Trend of `METRIC` on `REF`**" section: a Mermaid chart of metric
  * over the evaluations of h (oldest first) and the last values with the
- * latest change. Nothing is appended when fewer than 2 of them have metric.
+ * latest change; for Slack one line, the sparkline and the last value with
+ * its change. Nothing is appended when fewer than 2 of them have metric.
  */
-int pb_trend_section(struct pb_buf *b, const char *ref, const char *metric,
+int pb_trend_section(struct pb_buf *b, enum pb_trend_format fmt,
+		     const char *ref, const char *metric,
 		     const struct pb_evaluation_list *h);
 
 /*
@@ -38,13 +45,9 @@ char *pb_trend_status_metric(struct pb_state *st,
  * evaluations of (repo, ref) and their main metric. Nothing when ref is
  * NULL or there is too little history; the store's errors are returned.
  */
-int pb_trend_status(struct pb_buf *b, struct pb_state *st, const char *repo,
+int pb_trend_status(struct pb_buf *b, struct pb_state *st,
+		    enum pb_trend_format fmt, const char *repo,
 		    const char *ref);
-
-enum pb_trend_format {
-	PB_TREND_MARKDOWN = 0, /* GitHub: Markdown and a Mermaid chart */
-	PB_TREND_SLACK	       /* Slack mrkdwn and a sparkline */
-};
 
 /* What a scheduled run's notification says. Everything is borrowed. */
 struct pb_trend_notice {
