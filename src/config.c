@@ -23,6 +23,7 @@
 #include "prbot/repoconf.h"
 #include "prbot/sign.h"
 #include "prbot/store.h"
+#include "prbot/trend.h"
 #include "banned.h"
 
 #define CONF_MAX_SIZE	(1024 * 1024)
@@ -114,7 +115,8 @@ enum vtype {
 	V_EMAIL,   /* an address for a git author */
 	V_STORE,   /* file://DIR or s3://BUCKET/PREFIX */
 	V_RELPATH,
-	V_CRON
+	V_CRON,
+	V_THRESHOLD /* a regression threshold: 0.01 or 2% */
 };
 
 struct key_def {
@@ -185,6 +187,8 @@ static const struct key_def keys[] = {
 	{ S_SCHEDULE, "ref", V_WORD, SF(ref), 0, 0, 0 },
 	{ S_SCHEDULE, "command", V_STR, SF(command), 0, 0, 0 },
 	{ S_SCHEDULE, "notify", V_STR, SF(notify), 0, 0, 0 },
+	{ S_SCHEDULE, "regression_threshold", V_THRESHOLD,
+	  SF(regression_threshold), 0, 0, 0 },
 	{ S_REPO, "clone_url", V_WORD, RF(clone_url), 0, 0, 0 },
 	{ S_REPO, "config", V_RELPATH, RF(config), 0, 0, 0 },
 	{ S_REPO, "serving", V_LIST, RF(serving), RF(n_serving), 0, 0 },
@@ -660,6 +664,7 @@ static int set_value(struct conf_ctx *x, const struct key_def *k, char *base,
 	long n;
 	int b;
 	enum pb_log_level lvl;
+	struct pb_trend_threshold th;
 
 	switch (k->type) {
 	case V_STR:
@@ -695,6 +700,12 @@ static int set_value(struct conf_ctx *x, const struct key_def *k, char *base,
 		return set_str(x, dst, value);
 	case V_CRON:
 		return set_cron(x, k, base, value);
+	case V_THRESHOLD:
+		if (pb_trend_threshold_parse(&th, value) < 0)
+			return bad_value(x, k, value,
+					 "an absolute change such as 0.01 or a "
+					 "relative one such as 2%");
+		return set_str(x, dst, value);
 	case V_DIGITS:
 		if (strspn(value, "0123456789") != strlen(value))
 			return bad_value(x, k, value, "a number");
@@ -807,8 +818,9 @@ static int add_schedule(struct conf_ctx *x, const char *name)
 	s->name = strdup(name);
 	s->ref = strdup("main");
 	s->command = strdup("/evaluate");
+	s->regression_threshold = strdup(PB_TREND_THRESHOLD_DEFAULT);
 	x->c->n_schedules++;
-	if (!s->name || !s->ref || !s->command)
+	if (!s->name || !s->ref || !s->command || !s->regression_threshold)
 		goto oom;
 	x->entry = n;
 	return 0;
@@ -1362,6 +1374,7 @@ void pb_config_free(struct pb_config *c)
 		free(c->schedules[i].ref);
 		free(c->schedules[i].command);
 		free(c->schedules[i].notify);
+		free(c->schedules[i].regression_threshold);
 	}
 	free(c->schedules);
 	for (i = 0; i < c->n_repos; i++) {

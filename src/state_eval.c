@@ -15,6 +15,10 @@ static const char SQL_EVAL_LATEST[] =
 	"SELECT id, repo, ref, sha, job_id, metrics, passed, created_at"
 	" FROM evaluations WHERE repo = ?1 AND ref = ?2 AND passed = 1"
 	" ORDER BY created_at DESC, id DESC LIMIT 1";
+static const char SQL_EVAL_HISTORY[] =
+	"SELECT id, repo, ref, sha, job_id, metrics, passed, created_at"
+	" FROM evaluations WHERE repo = ?1 AND ref = ?2"
+	" ORDER BY created_at DESC, id DESC LIMIT ?3";
 
 void pb_evaluation_release(struct pb_evaluation *e)
 {
@@ -92,4 +96,71 @@ int pb_state_evaluation_latest(struct pb_state *st, const char *repo,
 		rc = eval_read(out, s);
 out:
 	return pb_db_end(st, rc);
+}
+
+void pb_evaluation_list_release(struct pb_evaluation_list *l)
+{
+	size_t i;
+
+	if (!l)
+		return;
+	for (i = 0; i < l->n; i++)
+		pb_evaluation_release(&l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+/* The rows of s (newest first) into out, oldest first. */
+static int history_collect(struct pb_state *st, sqlite3_stmt *s, size_t n,
+			   struct pb_evaluation_list *out)
+{
+	struct pb_evaluation tmp;
+	size_t i;
+	int rc = 0;
+
+	if (!(out->v = calloc(n, sizeof(*out->v))))
+		return pb_err_set("out of memory");
+	while (out->n < n && (rc = pb_db_step(st, s)) == 1) {
+		if ((rc = eval_read(&out->v[out->n], s)) < 0)
+			return rc;
+		out->n++;
+	}
+	if (rc < 0)
+		return rc;
+	for (i = 0; i < out->n / 2; i++) {
+		tmp = out->v[i];
+		out->v[i] = out->v[out->n - 1 - i];
+		out->v[out->n - 1 - i] = tmp;
+	}
+	return 0;
+}
+
+int pb_state_evaluation_history(struct pb_state *st, const char *repo,
+				const char *ref, size_t n,
+				struct pb_evaluation_list *out)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!repo || !ref)
+		return pb_err_setc(PB_EINVAL, "cannot read the history of "
+					      "evaluations without its "
+					      "repository and ref");
+	if (n < 1 || n > PB_STATE_HISTORY_MAX)
+		return pb_err_setc(PB_EINVAL,
+				   "cannot read %zu evaluations of %s@%s: "
+				   "ask for 1 to %d",
+				   n, repo, ref, PB_STATE_HISTORY_MAX);
+	if ((rc = pb_db_begin(st, 0, "read the history of %s@%s", repo, ref)) <
+	    0)
+		return rc;
+	if ((rc = pb_db_stmt(st, &s, SQL_EVAL_HISTORY, "tti", repo, ref,
+			     (int64_t)n)) == 0)
+		rc = history_collect(st, s, n, out);
+	rc = pb_db_end(st, rc);
+	if (rc < 0)
+		pb_evaluation_list_release(out);
+	return rc;
 }

@@ -17,6 +17,7 @@
 #include "prbot/redact.h"
 #include "prbot/report_pr.h"
 #include "prbot/report_slack.h"
+#include "prbot/report_trend.h"
 #include "prbot/source_github.h"
 #include "prbot/state.h"
 #include "prbot/fs.h"
@@ -609,6 +610,21 @@ static int reply_final(struct run *r, const char *body)
 	return post(r, body);
 }
 
+/* /status: the base branch's trend, if any; the store's errors only logged */
+static int status_trend(struct run *r, struct pb_buf *b)
+{
+	const char *base = r->job.base_ref ? r->job.base_ref :
+			   r->have_pr	   ? r->pr.base_ref :
+					     NULL;
+
+	if (pb_trend_status(b, r->env->state, PB_TREND_MARKDOWN, r->job.repo,
+			    base) == 0)
+		return 0;
+	pb_log_warnx("job %s: /status without the trend of %s: %s",
+		     r->job.public_id, base, pb_err_last());
+	return b->ptr ? 0 : pb_err_set("out of memory");
+}
+
 /* help, status, cancel, lock, unlock, locks: one comment, no run. */
 static int run_immediate(struct run *r)
 {
@@ -629,6 +645,8 @@ static int run_immediate(struct run *r)
 					  &jobs);
 		if (rc == 0)
 			rc = pb_deploy_status(&b, env->state, r->job.repo);
+		if (rc == 0)
+			rc = status_trend(r, &b);
 		pb_job_list_release(&jobs);
 	} else if (!strcmp(name, "cancel")) {
 		rc = do_cancel(r, &b, args);

@@ -219,12 +219,14 @@ static void test_config_reads_schedules_and_repos(void **state)
 	assert_string_equal(s->ref, "develop");
 	assert_string_equal(s->command, "/evaluate baseline=main");
 	assert_string_equal(s->notify, "#ml");
+	assert_string_equal(s->regression_threshold, "0.005");
 	s = &c->schedules[1];
 	assert_string_equal(s->name, "weekly");
 	assert_string_equal(s->cron, "30 4 * * 1");
 	assert_string_equal(s->ref, "main");
 	assert_string_equal(s->command, "/evaluate");
 	assert_null(s->notify);
+	assert_string_equal(s->regression_threshold, "1%");
 
 	assert_int_equal(c->n_repos, 1);
 	r = &c->repos[0];
@@ -285,6 +287,14 @@ static const struct section_row section_rows[] = {
 	{ "[schedule \"a\"]\ncron = 0 0 30 2 *\nrepo = o/n\n",
 	  "t.conf:2: [schedule \"a\"] cron: '0 0 30 2 *' never fires: no "
 	  "date in 10 years matches it\n" },
+	{ "[schedule \"a\"]\ncron = 0 3 * * *\nrepo = o/n\n"
+	  "regression_threshold = -2%\n",
+	  "t.conf:4: 'regression_threshold': expected an absolute change such "
+	  "as 0.01 or a relative one such as 2%, got '-2%'\n" },
+	{ "[schedule \"a\"]\ncron = 0 3 * * *\nrepo = o/n\n"
+	  "regression_threshold = two percent\n",
+	  "t.conf:4: 'regression_threshold': expected an absolute change such "
+	  "as 0.01 or a relative one such as 2%, got 'two percent'\n" },
 	{ "[schedule \"a\"]\n",
 	  "t.conf:1: [schedule \"a\"]: missing 'cron' (such as cron = 0 3 * * "
 	  "*)\nt.conf:1: [schedule \"a\"]: missing 'repo' (OWNER/NAME)\n" },
@@ -920,7 +930,7 @@ static void test_config_example_loads_clean_and_documents_every_key(void **st)
 		"notify",	  "clone_url",	  "config",
 		"serving",	  "allow_forks",  "signing_key",
 		"author_name",	  "author_email", "mattermost_token",
-		"default_repo",	  "channels",
+		"default_repo",	  "channels",	  "regression_threshold",
 	};
 	struct pb_diags diags = PB_DIAGS_INIT;
 	struct pb_config *c = NULL, *d = NULL;

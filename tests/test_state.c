@@ -15,6 +15,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "prbot/buf.h"
 #include "prbot/err.h"
 #include "prbot/state.h"
 #include "state_db.h"
@@ -1535,6 +1536,84 @@ test_baseline_is_the_latest_passing_evaluation_of_the_ref(void **state)
 	assert_null(got.sha);
 }
 
+/* The table of test_history_*: rows as stored, then what a call gives. */
+static const struct pb_evaluation history_rows[] = {
+	{ 0, REPO, "main", "h1", 0, "{\"accuracy\":0.90}", 1, NOW },
+	{ 0, REPO, "main", "h3", 0, "{\"accuracy\":0.92}", 0, NOW + 20 },
+	{ 0, REPO, "main", "h2", 0, "{\"accuracy\":0.91}", 1, NOW + 10 },
+	{ 0, REPO, "main", "h4", 0, "{\"accuracy\":0.93}", 1, NOW + 20 },
+	{ 0, REPO, "dev", "d1", 0, "{\"accuracy\":0.99}", 1, NOW + 40 },
+	{ 0, "octo/other", "main", "o1", 0, "{}", 1, NOW + 50 },
+};
+
+static void test_history_is_the_last_n_of_the_ref_oldest_first(void **state)
+{
+	static const struct {
+		const char *ref;
+		size_t n;
+		const char *shas; /* oldest first, space-separated */
+	} cases[] = {
+		{ "main", 10, "h1 h2 h3 h4" }, /* h4 ties h3: added later */
+		{ "main", 2, "h3 h4" },
+		{ "main", 1, "h4" },
+		{ "dev", 5, "d1" },
+		{ "feature", 5, "" },
+	};
+	struct fixture *f = *state;
+	struct pb_evaluation_list l;
+	struct pb_buf got = PB_BUF_INIT;
+	size_t i, k;
+
+	open_ok(f);
+	for (i = 0; i < sizeof(history_rows) / sizeof(history_rows[0]); i++)
+		assert_int_equal(
+			pb_state_evaluation_add(f->st, &history_rows[i], NULL),
+			0);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(pb_state_evaluation_history(f->st, REPO,
+							     cases[i].ref,
+							     cases[i].n, &l),
+				 0);
+		pb_buf_reset(&got);
+		for (k = 0; k < l.n; k++)
+			assert_int_equal(pb_buf_printf(&got, "%s%s",
+						       k ? " " : "",
+						       l.v[k].sha),
+					 0);
+		assert_string_equal(pb_buf_cstr(&got), cases[i].shas);
+		pb_evaluation_list_release(&l);
+	}
+	/* each row whole: metrics, passed and time as stored */
+	assert_int_equal(
+		pb_state_evaluation_history(f->st, REPO, "main", 4, &l), 0);
+	assert_int_equal(l.n, 4);
+	assert_string_equal(l.v[2].sha, "h3");
+	assert_string_equal(l.v[2].repo, REPO);
+	assert_string_equal(l.v[2].ref, "main");
+	assert_string_equal(l.v[2].metrics, "{\"accuracy\":0.92}");
+	assert_int_equal(l.v[2].passed, 0);
+	assert_int_equal(l.v[2].created_at, NOW + 20);
+	pb_evaluation_list_release(&l);
+	pb_evaluation_list_release(&l); /* empty: a no-op */
+	pb_buf_release(&got);
+}
+
+static void test_history_refuses_a_bad_count(void **state)
+{
+	struct fixture *f = *state;
+	struct pb_evaluation_list l;
+
+	open_ok(f);
+	assert_int_equal(pb_state_evaluation_history(f->st, REPO, "main", 0,
+						     &l),
+			 PB_EINVAL);
+	assert_msg("cannot read 0 evaluations of " REPO "@main: ask for 1 to "
+		   "1000");
+	assert_null(l.v);
+	assert_int_equal(pb_state_evaluation_history(f->st, REPO, NULL, 3, &l),
+			 PB_EINVAL);
+}
+
 /* ---- every function on a broken store ---- */
 
 /* Each public function once, with arguments that reach the database. */
@@ -1647,6 +1726,13 @@ static int call_evaluation_latest(struct pb_state *st)
 	return pb_state_evaluation_latest(st, REPO, "main", &e);
 }
 
+static int call_evaluation_history(struct pb_state *st)
+{
+	struct pb_evaluation_list l;
+
+	return pb_state_evaluation_history(st, REPO, "main", 3, &l);
+}
+
 static int call_lock_take(struct pb_state *st)
 {
 	struct pb_env_lock want = { REPO, "staging", 7, "alice", NULL, 0 };
@@ -1725,6 +1811,7 @@ static const struct {
 	{ call_count_queued, "count the queued jobs" },
 	{ call_evaluation_add, "store the evaluation of " REPO "@a1" },
 	{ call_evaluation_latest, "read the baseline of " REPO "@main" },
+	{ call_evaluation_history, "read the history of " REPO "@main" },
 	{ call_lock_take, "lock 'staging' of " REPO },
 	{ call_unlock, "unlock 'staging' of " REPO },
 	{ call_unlock_pr, "unlock the environments of " REPO "#7" },
@@ -1880,6 +1967,8 @@ int main(void)
 		T(test_last_evaluate_of_a_comment_supersedes_the_first),
 		T(test_jobs_of_pr_lists_newest_first_within_a_limit),
 		T(test_baseline_is_the_latest_passing_evaluation_of_the_ref),
+		T(test_history_is_the_last_n_of_the_ref_oldest_first),
+		T(test_history_refuses_a_bad_count),
 		T(test_every_function_refuses_a_store_that_is_not_open),
 		T(test_every_function_reports_a_damaged_store),
 		T(test_a_store_locked_by_another_process_times_out),

@@ -612,11 +612,21 @@ static void test_help_lists_commands_with_usage(void **state)
 static void test_status_lists_the_pr_jobs(void **state)
 {
 	int64_t id = enqueue(7, "status", "bob", NULL);
+	struct pb_evaluation later = {
+		.repo = "octo/ml",
+		.ref = "main",
+		.sha = "feedc0ffee",
+		.metrics = "{\"accuracy\": 0.93}",
+		.passed = 1,
+		.created_at = 2,
+	};
 	json_t *bodies;
 	const char *body;
 	char *w;
 
 	(void)state;
+	/* the base branch's second evaluation makes a trend */
+	assert_int_equal(pb_state_evaluation_add(W.st, &later, NULL), 0);
 	run_one();
 	w = writes(&bodies);
 	body = jstr(json_array_get(bodies, 1), "body");
@@ -625,6 +635,9 @@ static void test_status_lists_the_pr_jobs(void **state)
 	assert_contains(body, "| /status | running | @bob |");
 	assert_contains(body, "| /evaluate | succeeded | @alice |");
 	assert_contains(body, "| /evaluate | failed | @bob |");
+	assert_contains(body, "**Trend of `accuracy` on `main`**");
+	assert_contains(body, "```mermaid\nxychart-beta\n");
+	assert_contains(body, "`feedc0f` **0.93** (+0.03)");
 	assert_job(id, PB_JOB_SUCCEEDED, NULL);
 	json_decref(bodies);
 	free(w);

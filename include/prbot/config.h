@@ -51,6 +51,8 @@ struct pb_conf_schedule {
 	char *ref;     /* owned; default "main" */
 	char *command; /* owned; default "/evaluate" */
 	char *notify;  /* owned; may be NULL */
+	/* owned; default "1%": pb_trend_threshold_parse() takes it (checked) */
+	char *regression_threshold;
 };
 
 struct pb_conf_repo {

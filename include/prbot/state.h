@@ -477,6 +477,25 @@ int pb_state_evaluation_latest(struct pb_state *st, const char *repo,
 int pb_state_evaluation_of_sha(struct pb_state *st, const char *repo,
 			       const char *sha, struct pb_evaluation *out);
 
+struct pb_evaluation_list {
+	struct pb_evaluation *v; /* owned, n of them */
+	size_t n;
+};
+
+void pb_evaluation_list_release(struct pb_evaluation_list *l);
+
+/* The most evaluations pb_state_evaluation_history() returns at once. */
+#define PB_STATE_HISTORY_MAX 1000
+
+/*
+ * The last n (1 to PB_STATE_HISTORY_MAX, else PB_EINVAL) evaluations of
+ * (repo, ref), passed or not, oldest first (by created_at, then id): the
+ * trend of a branch's metrics. An empty list when there are none.
+ */
+int pb_state_evaluation_history(struct pb_state *st, const char *repo,
+				const char *ref, size_t n,
+				struct pb_evaluation_list *out);
+
 /* ---- deployments (/deploy, /rollback, /status) ---- */
 
 /*
