@@ -171,7 +171,7 @@ enum pb_trend_dir pb_trend_direction(const char *gate_expr)
 int pb_trend_threshold_parse(struct pb_trend_threshold *out, const char *text)
 {
 	const char *s = text ? text : "", *p;
-	char *end;
+	char *end = NULL;
 	double v;
 
 	memset(out, 0, sizeof(*out));
