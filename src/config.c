@@ -116,7 +116,8 @@ enum vtype {
 	V_STORE,   /* file://DIR or s3://BUCKET/PREFIX */
 	V_RELPATH,
 	V_CRON,
-	V_THRESHOLD /* a regression threshold: 0.01 or 2% */
+	V_THRESHOLD, /* a regression threshold: 0.01 or 2% */
+	V_NOTIFY     /* [schedule] notify: slack:SECRET issue:OWNER/REPO#N */
 };
 
 struct key_def {
@@ -186,7 +187,7 @@ static const struct key_def keys[] = {
 	{ S_SCHEDULE, "repo", V_WORD, SF(repo), 0, 0, 0 },
 	{ S_SCHEDULE, "ref", V_WORD, SF(ref), 0, 0, 0 },
 	{ S_SCHEDULE, "command", V_STR, SF(command), 0, 0, 0 },
-	{ S_SCHEDULE, "notify", V_STR, SF(notify), 0, 0, 0 },
+	{ S_SCHEDULE, "notify", V_NOTIFY, SF(notify), 0, 0, 0 },
 	{ S_SCHEDULE, "regression_threshold", V_THRESHOLD,
 	  SF(regression_threshold), 0, 0, 0 },
 	{ S_REPO, "clone_url", V_WORD, RF(clone_url), 0, 0, 0 },
@@ -556,8 +557,9 @@ out:
 	return rc;
 }
 
-static int set_secret(struct conf_ctx *x, const struct key_def *k,
-		      struct pb_secret *s, const char *value)
+/* Resolve value (env:NAME, file:PATH) into s; what names it in messages. */
+static int resolve_secret(struct conf_ctx *x, const char *what,
+			  struct pb_secret *s, const char *value)
 {
 	struct pb_buf path = PB_BUF_INIT;
 	char *resolved = NULL;
@@ -568,23 +570,23 @@ static int set_secret(struct conf_ctx *x, const struct key_def *k,
 		/* not echoed: a pasted secret is no variable name */
 		if (!is_var_name(value + 4))
 			return diag(x, x->line,
-				    "'%s': expected env:NAME with NAME a "
+				    "%s: expected env:NAME with NAME a "
 				    "variable name such as GITHUB_TOKEN",
-				    k->name);
+				    what);
 		v = getenv(value + 4);
 		if (!v || !*v)
 			rc = diag(x, x->line,
-				  "'%s': environment variable '%s' is not set "
+				  "%s: environment variable '%s' is not set "
 				  "or empty: export it before starting prbot",
-				  k->name, value + 4);
+				  what, value + 4);
 		else if (!(resolved = strdup(v)))
 			goto oom;
 	} else if (!strncmp(value, "file:", 5)) {
 		if (!value[5])
 			return diag(x, x->line,
-				    "'%s': no path after 'file:': write "
+				    "%s: no path after 'file:': write "
 				    "file:PATH",
-				    k->name);
+				    what);
 		/* relative to bot.conf, so the file can be moved with it */
 		if (value[5] != '/' && x->dir &&
 		    pb_buf_printf(&path, "%s/", x->dir) < 0)
@@ -594,14 +596,14 @@ static int set_secret(struct conf_ctx *x, const struct key_def *k,
 		rc = read_secret_file(&resolved, pb_buf_cstr(&path));
 		if (rc < 0)
 			rc = diag(x, x->line,
-				  "'%s': cannot read secret file '%s': %s",
-				  k->name, pb_buf_cstr(&path), pb_err_last());
+				  "%s: cannot read secret file '%s': %s", what,
+				  pb_buf_cstr(&path), pb_err_last());
 	} else {
 		/* the value itself is never repeated: it may be the secret */
 		return diag(x, x->line,
-			    "'%s' is a secret and must not be written in the "
+			    "%s is a secret and must not be written in the "
 			    "file: use env:NAME or file:PATH",
-			    k->name);
+			    what);
 	}
 	if (set_str(x, &s->ref, value) < 0)
 		goto oom;
@@ -614,6 +616,21 @@ oom:
 	free(resolved);
 	pb_buf_release(&path);
 	return PB_ERROR;
+}
+
+static int set_secret(struct conf_ctx *x, const struct key_def *k,
+		      struct pb_secret *s, const char *value)
+{
+	struct pb_buf what = PB_BUF_INIT;
+	int rc;
+
+	if (pb_buf_printf(&what, "'%s'", k->name) < 0) {
+		x->oom = 1;
+		return PB_ERROR;
+	}
+	rc = resolve_secret(x, what.ptr, s, value);
+	pb_buf_release(&what);
+	return rc;
 }
 
 /* A secret that must parse as an Ed25519 private key (never echoed). */
@@ -636,6 +653,121 @@ static int set_signing_key(struct conf_ctx *x, const struct key_def *k,
 		rc = diag(x, x->line, "%s", pb_err_last());
 	pb_sign_key_free(key);
 	pb_buf_release(&name);
+	return rc;
+}
+
+static void secret_release(struct pb_secret *s);
+
+static void notify_targets_free(struct pb_notify_target *t, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		secret_release(&t[i].webhook);
+		free(t[i].repo);
+	}
+	free(t);
+}
+
+/* "OWNER/REPO#N" into t: 0, PB_EINVAL when it is not that, PB_ERROR. */
+static int parse_issue(struct pb_notify_target *t, const char *s)
+{
+	static const char name_chars[] = "abcdefghijklmnopqrstuvwxyz"
+					 "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					 "0123456789-_.";
+	size_t o = strspn(s, name_chars), r;
+	const char *d;
+	long n;
+
+	if (!o || s[o] != '/')
+		return PB_EINVAL;
+	r = strspn(s + o + 1, name_chars);
+	if (!r || s[o + 1 + r] != '#')
+		return PB_EINVAL;
+	d = s + o + 2 + r;
+	if (!*d || strlen(d) > 9 || strspn(d, "0123456789") != strlen(d) ||
+	    parse_long(&n, d) < 0 || n < 1)
+		return PB_EINVAL;
+	if (!(t->repo = strndup(s, o + 1 + r)))
+		return PB_ERROR;
+	t->issue = n;
+	return 0;
+}
+
+/* One word of notify into t (zeroed); what names the key in messages. */
+static int set_notify_target(struct conf_ctx *x, const char *what,
+			     struct pb_notify_target *t, const char *w)
+{
+	int rc;
+
+	if (!strncmp(w, "slack:", 6)) {
+		t->kind = PB_NOTIFY_SLACK;
+		return resolve_secret(x, what, &t->webhook, w + 6);
+	}
+	if (!strncmp(w, "issue:", 6)) {
+		t->kind = PB_NOTIFY_ISSUE;
+		if ((rc = parse_issue(t, w + 6)) == PB_ERROR)
+			x->oom = 1;
+		else if (rc < 0)
+			rc = diag(x, x->line,
+				  "%s: expected issue:OWNER/REPO#N such as "
+				  "issue:acme/iris#12, got '%s'",
+				  what, w);
+		return rc;
+	}
+	/* not echoed: it may be a webhook URL pasted as it is */
+	return diag(x, x->line,
+		    "%s: expected slack:env:NAME, slack:file:PATH or "
+		    "issue:OWNER/REPO#N, separated by spaces",
+		    what);
+}
+
+/* [schedule] notify: every word a target, or a message and no target. */
+static int set_notify(struct conf_ctx *x, const struct key_def *k, char *base,
+		      const char *value)
+{
+	struct pb_conf_schedule *sc = (struct pb_conf_schedule *)base;
+	struct pb_notify_target *v = NULL, *nv;
+	struct pb_buf what = PB_BUF_INIT;
+	const char *p = value;
+	char *w = NULL;
+	size_t n = 0, len;
+	int rc = 0;
+
+	if (pb_buf_printf(&what, "[schedule \"%s\"] notify", sc->name) < 0)
+		goto oom;
+	for (;;) {
+		p += strspn(p, " \t");
+		if (!*p)
+			break;
+		len = strcspn(p, " \t");
+		free(w);
+		if (!(w = strndup(p, len)))
+			goto oom;
+		p += len;
+		if (!(nv = realloc(v, (n + 1) * sizeof(*v))))
+			goto oom;
+		v = nv;
+		memset(&v[n], 0, sizeof(v[n]));
+		n++;
+		if ((rc = set_notify_target(x, what.ptr, &v[n - 1], w)) < 0)
+			goto out;
+	}
+	if (set_str(x, (char **)(base + k->off), value) < 0)
+		goto oom;
+	notify_targets_free(sc->targets, sc->n_targets);
+	sc->targets = v;
+	sc->n_targets = n;
+	v = NULL;
+	n = 0;
+	goto out;
+oom:
+	x->oom = 1;
+	rc = PB_ERROR;
+out:
+	notify_targets_free(v, n);
+	free(w);
+	pb_buf_release(&what);
 	return rc;
 }
 
@@ -756,6 +888,8 @@ static int set_value(struct conf_ctx *x, const struct key_def *k, char *base,
 					 "true or false (yes/no, 1/0)");
 		*(int *)dst = b;
 		return 0;
+	case V_NOTIFY:
+		return set_notify(x, k, base, value);
 	case V_SECRET:
 		return set_secret(x, k, dst, value);
 	case V_SIGNKEY:
@@ -1374,6 +1508,8 @@ void pb_config_free(struct pb_config *c)
 		free(c->schedules[i].ref);
 		free(c->schedules[i].command);
 		free(c->schedules[i].notify);
+		notify_targets_free(c->schedules[i].targets,
+				    c->schedules[i].n_targets);
 		free(c->schedules[i].regression_threshold);
 	}
 	free(c->schedules);
@@ -1549,7 +1685,7 @@ int pb_config_add_secrets(const struct pb_config *c, struct pb_redactor *r)
 						   "AWS_SESSION_TOKEN" };
 	const struct pb_secret *s;
 	const char *name;
-	size_t i;
+	size_t i, j;
 	int rc;
 
 	for (i = 0; (s = config_secret(c, i, &name)); i++) {
@@ -1561,6 +1697,17 @@ int pb_config_add_secrets(const struct pb_config *c, struct pb_redactor *r)
 			continue;
 		if (rc < 0)
 			return pb_err_prefix(rc, "%s", name);
+	}
+	for (i = 0; i < c->n_schedules; i++) {
+		const struct pb_conf_schedule *sc = &c->schedules[i];
+
+		for (j = 0; j < sc->n_targets; j++) {
+			s = &sc->targets[j].webhook;
+			if (s->value && (rc = pb_redactor_add(r, s->value)) < 0)
+				return pb_err_prefix(rc,
+						     "[schedule \"%s\"] notify",
+						     sc->name);
+		}
 	}
 	/* an s3:// store without keys in bot.conf signs with these */
 	for (i = 0; i < sizeof(env_secrets) / sizeof(env_secrets[0]); i++) {

@@ -111,7 +111,8 @@ int pb_slack_report_text(struct pb_buf *b, const struct pb_slack_report *r)
 }
 
 /* A redactor that masks url and its path, for the client's messages. */
-static int url_redactor(struct pb_redactor **out, const char *url)
+static int url_redactor(struct pb_redactor **out, const char *url,
+			const char *service)
 {
 	char *path = NULL;
 	int rc;
@@ -119,8 +120,8 @@ static int url_redactor(struct pb_redactor **out, const char *url)
 	if ((rc = pb_redactor_new(out)) < 0)
 		return rc;
 	if ((rc = pb_http_url_split(url, NULL, &path)) < 0)
-		return pb_err_setc(PB_EINVAL, "the response_url is not an "
-					      "http(s) URL");
+		return pb_err_setc(PB_EINVAL, "%s is not an http(s) URL",
+				   service);
 	if (strlen(url) >= 6)
 		rc = pb_redactor_add(*out, url);
 	if (rc == 0 && path && strlen(path) >= 6)
@@ -129,23 +130,21 @@ static int url_redactor(struct pb_redactor **out, const char *url)
 	return rc;
 }
 
-int pb_slack_respond(const char *url, const char *text, int in_channel)
+/* POST msg to url, a capability that no message or log line repeats. */
+static int slack_post(const char *url, const char *service, const json_t *msg)
 {
 	struct pb_http_response resp = PB_HTTP_RESPONSE_INIT;
 	struct pb_http_client *http = NULL;
 	struct pb_redactor *red = NULL;
 	struct pb_http_request req;
 	struct pb_http_opts o;
-	json_t *msg = NULL;
 	char *body = NULL;
 	int rc;
 
-	if (!url || !*url)
-		return pb_err_setc(PB_EINVAL, "no response_url to answer on");
-	if ((rc = url_redactor(&red, url)) < 0)
+	if ((rc = url_redactor(&red, url, service)) < 0)
 		goto out;
 	pb_http_opts_init(&o);
-	o.service = "Slack's response_url";
+	o.service = service;
 	o.timeout_ms = 10000;
 	o.max_retries = 1;
 	o.rate_limit_max_wait_s = 0;
@@ -153,8 +152,6 @@ int pb_slack_respond(const char *url, const char *text, int in_channel)
 	o.redactor = red;
 	if ((rc = pb_http_client_new(&http, &o)) < 0)
 		goto out;
-	msg = json_pack("{s:s,s:s}", "response_type",
-			in_channel ? "in_channel" : "ephemeral", "text", text);
 	if (!msg || !(body = json_dumps(msg, JSON_COMPACT))) {
 		rc = pb_err_set("slack: out of memory");
 		goto out;
@@ -165,15 +162,41 @@ int pb_slack_respond(const char *url, const char *text, int in_channel)
 	req.body = body;
 	rc = pb_http_request(http, &resp, &req);
 	if (rc < 0 && resp.status)
-		rc = pb_err_setc(rc, "Slack's response_url answered HTTP %ld",
+		rc = pb_err_setc(rc, "%s answered HTTP %ld", service,
 				 resp.status);
 	else if (rc < 0)
-		rc = pb_err_setc(rc, "Slack's response_url did not answer");
+		rc = pb_err_setc(rc, "%s did not answer", service);
 out:
 	pb_http_response_release(&resp);
 	pb_http_client_free(http);
 	pb_redactor_free(red);
-	json_decref(msg);
 	free(body);
+	return rc;
+}
+
+int pb_slack_respond(const char *url, const char *text, int in_channel)
+{
+	json_t *msg;
+	int rc;
+
+	if (!url || !*url)
+		return pb_err_setc(PB_EINVAL, "no response_url to answer on");
+	msg = json_pack("{s:s,s:s}", "response_type",
+			in_channel ? "in_channel" : "ephemeral", "text", text);
+	rc = slack_post(url, "Slack's response_url", msg);
+	json_decref(msg);
+	return rc;
+}
+
+int pb_slack_webhook_post(const char *url, const char *text)
+{
+	json_t *msg;
+	int rc;
+
+	if (!url || !*url)
+		return pb_err_setc(PB_EINVAL, "no incoming-webhook URL");
+	msg = json_pack("{s:s}", "text", text);
+	rc = slack_post(url, "Slack's incoming webhook", msg);
+	json_decref(msg);
 	return rc;
 }

@@ -24,6 +24,7 @@
 #include "prbot/worker.h"
 #include "worker_deploy.h"
 #include "worker_locks.h"
+#include "worker_notify.h"
 #include "banned.h"
 
 /* ---- the permission cache: in the state store, for every job process ---- */
@@ -286,6 +287,29 @@ static int finish(struct run *r, enum pb_job_state final, const char *report,
 	return rc;
 }
 
+/*
+ * A scheduled run's notification (nothing for other sources), before the
+ * run's evaluation is recorded: the previous run is the one compared with.
+ */
+static void notify_schedule(struct run *r, const json_t *report)
+{
+	struct pb_notify_run n;
+
+	if (!r->job.source || strcmp(r->job.source, "cron"))
+		return;
+	memset(&n, 0, sizeof(n));
+	n.cfg = r->env->cfg;
+	n.redact = r->env->redact;
+	n.st = r->env->state;
+	n.gh = r->env->gh;
+	n.job_id = r->job.public_id;
+	n.actor = r->job.actor;
+	n.repo = r->job.repo;
+	n.ref = r->job.ref;
+	n.report = report;
+	pb_notify_send(&n);
+}
+
 /* Fail the job without a run: note in the store, text on the PR. */
 static int fail_with(struct run *r, const char *note, const char *reply)
 {
@@ -300,6 +324,10 @@ static int fail_with(struct run *r, const char *note, const char *reply)
 			"command", r->job.command);
 	text = rep ? json_dumps(rep, JSON_COMPACT) : NULL;
 	pb_log_info("job %s: failed: %s", r->job.public_id, note);
+	/* what a scheduled run's notice says went wrong (note may be
+	   pb_err_last(): the copy in rep is used) */
+	if (rep && !json_object_set(rep, "error", json_object_get(rep, "note")))
+		notify_schedule(r, rep);
 	rc = finish(r, PB_JOB_FAILED, text, NULL, 0);
 	free(text);
 	json_decref(rep);
@@ -1534,6 +1562,7 @@ static int run_pipeline(struct run *r)
 					     "finished");
 	react(r, ctx.outcome == PB_OUTCOME_SUCCEEDED ? "rocket" : "confused");
 	chat_final(r, report, &ctx, deployed ? &dres : NULL, &bl);
+	notify_schedule(r, report);
 	if (evaluated)
 		record_evaluation(r, report, r->job.ref, r->sha);
 	/* housekeeping, after the status: one call per older report */

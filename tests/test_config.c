@@ -29,6 +29,8 @@ static int setup_all(void **state)
 	setenv("PRBOT_TEST_SLACK_SIGNING", "slack-signing-test", 1);
 	setenv("PRBOT_TEST_SLACK_TOKEN", "xoxb-slack-test-token", 1);
 	setenv("PRBOT_TEST_MATTERMOST_TOKEN", "mattermost-test-token", 1);
+	setenv("PRBOT_TEST_SLACK_HOOK",
+	       "https://hooks.slack.example/services/T0/B0/hook-test", 1);
 	unsetenv("PRBOT_TEST_UNSET_VARIABLE");
 	return 0;
 }
@@ -218,7 +220,20 @@ static void test_config_reads_schedules_and_repos(void **state)
 	assert_string_equal(s->repo, "acme/iris");
 	assert_string_equal(s->ref, "develop");
 	assert_string_equal(s->command, "/evaluate baseline=main");
-	assert_string_equal(s->notify, "#ml");
+	assert_string_equal(
+		s->notify,
+		"slack:env:PRBOT_TEST_SLACK_HOOK  issue:acme/iris#12");
+	assert_int_equal(s->n_targets, 2);
+	assert_int_equal(s->targets[0].kind, PB_NOTIFY_SLACK);
+	assert_string_equal(s->targets[0].webhook.ref,
+			    "env:PRBOT_TEST_SLACK_HOOK");
+	assert_string_equal(
+		s->targets[0].webhook.value,
+		"https://hooks.slack.example/services/T0/B0/hook-test");
+	assert_null(s->targets[0].repo);
+	assert_int_equal(s->targets[1].kind, PB_NOTIFY_ISSUE);
+	assert_string_equal(s->targets[1].repo, "acme/iris");
+	assert_int_equal(s->targets[1].issue, 12);
 	assert_string_equal(s->regression_threshold, "0.005");
 	s = &c->schedules[1];
 	assert_string_equal(s->name, "weekly");
@@ -226,6 +241,7 @@ static void test_config_reads_schedules_and_repos(void **state)
 	assert_string_equal(s->ref, "main");
 	assert_string_equal(s->command, "/evaluate");
 	assert_null(s->notify);
+	assert_int_equal(s->n_targets, 0);
 	assert_string_equal(s->regression_threshold, "1%");
 
 	assert_int_equal(c->n_repos, 1);
@@ -295,6 +311,26 @@ static const struct section_row section_rows[] = {
 	  "regression_threshold = two percent\n",
 	  "t.conf:4: 'regression_threshold': expected an absolute change such "
 	  "as 0.01 or a relative one such as 2%, got 'two percent'\n" },
+	{ "[schedule \"a\"]\ncron = 0 3 * * *\nrepo = o/n\nnotify = #ml\n",
+	  "t.conf:4: [schedule \"a\"] notify: expected slack:env:NAME, "
+	  "slack:file:PATH or issue:OWNER/REPO#N, separated by spaces\n" },
+	{ "[schedule \"a\"]\ncron = 0 3 * * *\nrepo = o/n\n"
+	  "notify = issue:o/n#5 issue:o/n\n",
+	  "t.conf:4: [schedule \"a\"] notify: expected issue:OWNER/REPO#N "
+	  "such as issue:acme/iris#12, got 'issue:o/n'\n" },
+	{ "[schedule \"a\"]\ncron = 0 3 * * *\nrepo = o/n\n"
+	  "notify = issue:o/n#0\n",
+	  "t.conf:4: [schedule \"a\"] notify: expected issue:OWNER/REPO#N "
+	  "such as issue:acme/iris#12, got 'issue:o/n#0'\n" },
+	{ "[schedule \"a\"]\ncron = 0 3 * * *\nrepo = o/n\n"
+	  "notify = slack:env:PRBOT_TEST_UNSET_VARIABLE\n",
+	  "t.conf:4: [schedule \"a\"] notify: environment variable "
+	  "'PRBOT_TEST_UNSET_VARIABLE' is not set or empty: export it before "
+	  "starting prbot\n" },
+	{ "[schedule \"a\"]\ncron = 0 3 * * *\nrepo = o/n\n"
+	  "notify = slack:https://hooks.slack.example/services/T/B/x\n",
+	  "t.conf:4: [schedule \"a\"] notify is a secret and must not be "
+	  "written in the file: use env:NAME or file:PATH\n" },
 	{ "[schedule \"a\"]\n",
 	  "t.conf:1: [schedule \"a\"]: missing 'cron' (such as cron = 0 3 * * "
 	  "*)\nt.conf:1: [schedule \"a\"]: missing 'repo' (OWNER/NAME)\n" },
@@ -737,8 +773,11 @@ static void test_config_secrets_go_to_the_redactor(void **state)
 	assert_int_equal(pb_config_add_secrets(c, r), 0);
 	unsetenv("AWS_SECRET_ACCESS_KEY");
 	out = pb_redact_str(r, "hook webhook-test-secret s3 s3-test-secret "
-			       "aws env-aws-secret-value");
+			       "aws env-aws-secret-value slack "
+			       "https://hooks.slack.example/services/T0/B0/"
+			       "hook-test");
 	assert_non_null(out);
+	assert_null(strstr(out, "hook-test"));
 	assert_null(strstr(out, "webhook-test-secret"));
 	assert_null(strstr(out, "s3-test-secret"));
 	assert_null(strstr(out, "env-aws-secret-value"));

@@ -86,12 +86,32 @@ static void test_slack_respond_failures_do_not_name_the_url(void **state)
 			    "Slack's response_url did not answer");
 }
 
+static void test_slack_webhook_failures_do_not_name_the_url(void **state)
+{
+	int rc;
+
+	(void)state;
+	rc = pb_slack_webhook_post("ftp://hooks.example/services/secret-part",
+				   "x");
+	assert_int_equal(rc, PB_EINVAL);
+	assert_null(strstr(pb_err_last(), "secret-part"));
+	assert_int_equal(pb_slack_webhook_post(NULL, "x"), PB_EINVAL);
+	/* nothing listens on port 1 */
+	rc = pb_slack_webhook_post(
+		"http://127.0.0.1:1/services/T1/B2/secret-part", "x");
+	assert_true(rc < 0);
+	assert_string_equal(pb_err_last(),
+			    "Slack's incoming webhook did not answer");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_slack_report_text_table),
 		cmocka_unit_test(
 			test_slack_respond_failures_do_not_name_the_url),
+		cmocka_unit_test(
+			test_slack_webhook_failures_do_not_name_the_url),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

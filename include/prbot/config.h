@@ -44,13 +44,28 @@ struct pb_conf_permission {
 	enum pb_perm level;
 };
 
+/* Where [schedule] notify sends a scheduled run's notification. */
+enum pb_notify_kind {
+	PB_NOTIFY_SLACK = 1, /* slack:env:NAME or slack:file:PATH */
+	PB_NOTIFY_ISSUE	     /* issue:OWNER/REPO#N */
+};
+
+struct pb_notify_target {
+	enum pb_notify_kind kind;
+	struct pb_secret webhook; /* SLACK: the incoming-webhook URL */
+	char *repo;		  /* ISSUE: owned OWNER/REPO */
+	long issue;		  /* ISSUE: N */
+};
+
 struct pb_conf_schedule {
 	char *name;    /* owned: the NAME of [schedule "NAME"] */
 	char *cron;    /* owned */
 	char *repo;    /* owned */
 	char *ref;     /* owned; default "main" */
 	char *command; /* owned; default "/evaluate" */
-	char *notify;  /* owned; may be NULL */
+	char *notify;  /* owned; may be NULL: the targets as written */
+	struct pb_notify_target *targets; /* owned: notify, parsed */
+	size_t n_targets;
 	/* owned; default "1%": pb_trend_threshold_parse() takes it (checked) */
 	char *regression_threshold;
 };

@@ -1,5 +1,5 @@
 /* report_slack.h: a job's result as a Slack (or Mattermost) message, posted
- * to the slash command's response_url */
+ * to the slash command's response_url, or to an incoming webhook */
 #ifndef PRBOT_REPORT_SLACK_H
 #define PRBOT_REPORT_SLACK_H
 
@@ -39,5 +39,13 @@ int pb_slack_report_text(struct pb_buf *b, const struct pb_slack_report *r);
  * code with a message such as "Slack's response_url answered HTTP 404".
  */
 int pb_slack_respond(const char *url, const char *text, int in_channel);
+
+/*
+ * POST {"text": text} to url, a Slack incoming webhook (a secret: neither
+ * the message nor the log line of a failure holds it). At most one retry,
+ * 10 s per attempt. Returns 0, or a negative code with a message such as
+ * "Slack's incoming webhook answered HTTP 404".
+ */
+int pb_slack_webhook_post(const char *url, const char *text);
 
 #endif

@@ -55,6 +55,9 @@ Served, at / and under /api/v3 (GitHub Enterprise):
     POST   /graphql and /api/graphql          (minimizeComment only)
     POST   /slack/response/ANY                a Slack response_url: any
                                               body, answered 200 {"ok":true}
+    POST   /slack/webhook/ANY                 a Slack incoming webhook:
+                                              {"text": ...}, answered 200 ok
+                                              (400 invalid_payload without)
 Every answer has X-GitHub-Request-Id "FAKE-N" (N counts requests).
 
 Control endpoints (not recorded):
@@ -197,6 +200,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
         self.status = status
 
+    def send_text(self, status, text):
+        data = text.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        self.status = status
+
     def handle_any(self, method):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
@@ -309,6 +321,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         fake = self.fake
         if path.startswith("/slack/response/") and method == "POST":
             return self.send_json(200, {"ok": True})
+        if path.startswith("/slack/webhook/") and method == "POST":
+            ok = isinstance(body, dict) and isinstance(body.get("text"), str)
+            return self.send_text(200 if ok else 400,
+                                  "ok" if ok else "invalid_payload")
         if path in ("/graphql", "/api/graphql") and method == "POST":
             return self.graphql(body) if self.token_ok() \
                 else self.unauthorized()
