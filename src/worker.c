@@ -1041,8 +1041,13 @@ static void minimize_older(struct run *r)
  * Record a successful evaluation of ref at sha (each NULL: the report's) as
  * a baseline candidate. Returns 0 or the store's error (logged).
  */
+/*
+ * Record the run's metrics for repo@ref. passed 0: a run whose gates or
+ * test cases failed, kept as history (trends, the previous scheduled run)
+ * but never a baseline or a deploy's evaluation.
+ */
 static int record_evaluation(struct run *r, const json_t *report,
-			     const char *ref, const char *sha)
+			     const char *ref, const char *sha, int passed)
 {
 	struct pb_evaluation e;
 	char *metrics = json_dumps(json_object_get(report, "metrics"),
@@ -1056,7 +1061,7 @@ static int record_evaluation(struct run *r, const json_t *report,
 	e.sha = sha ? sha : json_string_value(json_object_get(report, "sha"));
 	e.job_id = r->job.id;
 	e.metrics = metrics ? metrics : "{}";
-	e.passed = 1;
+	e.passed = passed;
 	e.created_at = (int64_t)time(NULL);
 	if (!e.sha)
 		rc = pb_err_set("the run of '%s' has no commit to record",
@@ -1185,7 +1190,7 @@ static void baseline_run(struct run *r, struct baseline *bl, const char *url,
 		baseline_fail(bl, "out of memory");
 		goto out;
 	}
-	if (record_evaluation(r, report, bl->ref, NULL) < 0 ||
+	if (record_evaluation(r, report, bl->ref, NULL, 1) < 0 ||
 	    pb_state_evaluation_latest(r->env->state, r->job.repo, bl->ref,
 				       &bl->eval) < 0) {
 		baseline_fail(bl, pb_err_last());
@@ -1389,7 +1394,7 @@ static int run_pipeline(struct run *r)
 	struct pb_wdeploy dep;
 	struct pb_deploy_result dres;
 	int deploy = !strcmp(r->job.command, "deploy"), deployed = 0;
-	int evaluated;
+	int evaluated, failed_eval;
 	pthread_t tid;
 	json_t *report = NULL, *args = NULL;
 	char *token = NULL, *body = NULL, *json = NULL, *dump;
@@ -1548,6 +1553,10 @@ static int run_pipeline(struct run *r)
 	status_line(&line, &ctx, cancelled_by);
 	evaluated = ctx.outcome == PB_OUTCOME_SUCCEEDED && !dep.reused &&
 		    (!strcmp(r->job.command, "evaluate") || deploy);
+	/* gates or test cases failed, but the metrics are real: history */
+	failed_eval = ctx.outcome == PB_OUTCOME_FAILED && !dep.reused &&
+		      !strcmp(r->job.command, "evaluate") &&
+		      json_object_size(json_object_get(report, "metrics")) > 0;
 	if (deployed && dres.outcome != PB_DEPLOY_DONE) {
 		/* the run went well, the deploy did not */
 		ctx.outcome = PB_OUTCOME_FAILED;
@@ -1563,8 +1572,8 @@ static int run_pipeline(struct run *r)
 	react(r, ctx.outcome == PB_OUTCOME_SUCCEEDED ? "rocket" : "confused");
 	chat_final(r, report, &ctx, deployed ? &dres : NULL, &bl);
 	notify_schedule(r, report);
-	if (evaluated)
-		record_evaluation(r, report, r->job.ref, r->sha);
+	if (evaluated || failed_eval)
+		record_evaluation(r, report, r->job.ref, r->sha, evaluated);
 	/* housekeeping, after the status: one call per older report */
 	if (posted)
 		minimize_older(r);

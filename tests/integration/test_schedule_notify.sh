@@ -99,6 +99,8 @@ check "the run of main succeeds within 120 s" sql_is 120 \
 	"SELECT state FROM jobs WHERE actor = 'schedule:nightly'" succeeded
 check "the run of strict fails on its gate within 120 s" sql_is 120 \
 	"SELECT state FROM jobs WHERE actor = 'schedule:strict'" failed
+check "the failed run of strict is history (passed 0), never a baseline" sql_is 20 \
+	"SELECT count(*) || ' ' || max(passed) FROM evaluations WHERE ref = 'strict'" "1 0"
 # (a slow machine may see the next minute's slots fire too: at least)
 check "issue #5 and issue #6 get a comment each within 30 s" \
 	wait_for 30 "len(posts('/issues/5/comments')) >= 1 and len(posts('/issues/6/comments')) >= 1"
