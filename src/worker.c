@@ -639,14 +639,14 @@ static int reply_final(struct run *r, const char *body)
 }
 
 /* /status: the base branch's trend, if any; the store's errors only logged */
-static int status_trend(struct run *r, struct pb_buf *b)
+static int status_trend(struct run *r, struct pb_buf *b,
+			enum pb_trend_format fmt)
 {
 	const char *base = r->job.base_ref ? r->job.base_ref :
 			   r->have_pr	   ? r->pr.base_ref :
 					     NULL;
 
-	if (pb_trend_status(b, r->env->state, PB_TREND_MARKDOWN, r->job.repo,
-			    base) == 0)
+	if (pb_trend_status(b, r->env->state, fmt, r->job.repo, base) == 0)
 		return 0;
 	pb_log_warnx("job %s: /status without the trend of %s: %s",
 		     r->job.public_id, base, pb_err_last());
@@ -658,7 +658,7 @@ static int run_immediate(struct run *r)
 {
 	const struct pb_worker_env *env = r->env;
 	struct pb_job_list jobs = { NULL, 0 };
-	struct pb_buf b = PB_BUF_INIT;
+	struct pb_buf b = PB_BUF_INIT, chat = PB_BUF_INIT;
 	json_t *args = json_loads(r->job.args ? r->job.args : "[]", 0, NULL);
 	const char *name = r->job.command;
 	int rc;
@@ -673,8 +673,12 @@ static int run_immediate(struct run *r)
 					  &jobs);
 		if (rc == 0)
 			rc = pb_deploy_status(&b, env->state, r->job.repo);
+		/* the chat gets a sparkline where GitHub draws a chart */
+		if (rc == 0 && chat_url(r) &&
+		    (rc = pb_buf_add(&chat, b.ptr ? b.ptr : "", b.len)) == 0)
+			rc = status_trend(r, &chat, PB_TREND_SLACK);
 		if (rc == 0)
-			rc = status_trend(r, &b);
+			rc = status_trend(r, &b, PB_TREND_MARKDOWN);
 		pb_job_list_release(&jobs);
 	} else if (!strcmp(name, "cancel")) {
 		rc = do_cancel(r, &b, args);
@@ -689,11 +693,13 @@ static int run_immediate(struct run *r)
 	}
 	json_decref(args);
 	if (rc < 0) {
+		pb_buf_release(&chat);
 		pb_buf_release(&b);
 		return fail_with(r, pb_err_last(), NULL);
 	}
 	reply_final(r, b.ptr);
-	chat_post(r, b.ptr, 0);
+	chat_post(r, chat.ptr ? chat.ptr : b.ptr, 0);
+	pb_buf_release(&chat);
 	pb_buf_release(&b);
 	return finish(r, PB_JOB_SUCCEEDED, NULL, NULL, 0);
 }

@@ -1150,6 +1150,46 @@ static void test_slack_job_is_refused_on_the_pr_and_in_the_chat(void **state)
 	free(w);
 }
 
+/* /status from Slack: the PR gets the Mermaid chart, the chat a sparkline */
+static void test_slack_status_has_a_sparkline_not_a_chart(void **state)
+{
+	static const char path[] = "/slack/response/T1/4/cap-status";
+	struct pb_evaluation e = { .repo = "octo/ml",
+				   .ref = "main",
+				   .passed = 1 };
+	json_t *texts, *bodies;
+	const char *t;
+	char *w;
+	int64_t id;
+
+	(void)state;
+	e.sha = "aaaaaaa111";
+	e.metrics = "{\"accuracy\": 0.90}";
+	e.created_at = 1;
+	assert_int_equal(pb_state_evaluation_add(W.st, &e, NULL), 0);
+	e.sha = "bbbbbbb222";
+	e.metrics = "{\"accuracy\": 0.93}";
+	e.created_at = 2;
+	assert_int_equal(pb_state_evaluation_add(W.st, &e, NULL), 0);
+	json_decref(ctl("DELETE", "/_requests", NULL));
+	id = enqueue_slack(7, "status", "alice", path);
+	run_one();
+	w = writes(&bodies);
+	assert_contains(jstr(json_array_get(bodies, 0), "body"),
+			"```mermaid\nxychart-beta\n");
+	texts = chat_texts(path);
+	assert_int_equal(json_array_size(texts), 1);
+	t = json_string_value(json_array_get(texts, 0));
+	assert_contains(t, "prbot jobs on octo/ml#7");
+	assert_contains(t, "accuracy");
+	assert_null(strstr(t, "```mermaid"));
+	assert_true(strstr(t, "\xe2\x96") != NULL); /* a block of U+2581-2588 */
+	assert_job(id, PB_JOB_SUCCEEDED, NULL);
+	json_decref(texts);
+	json_decref(bodies);
+	free(w);
+}
+
 static void test_slack_chat_failure_does_not_fail_the_job(void **state)
 {
 	static const char path[] = "/slack/response/T1/2/cap-dead";
@@ -1283,6 +1323,7 @@ int main(void)
 		T(test_new_result_minimizes_only_prbots_older_one),
 		T(test_claimed_job_runs_only_under_its_worker),
 		T(test_slack_job_is_refused_on_the_pr_and_in_the_chat),
+		T(test_slack_status_has_a_sparkline_not_a_chart),
 		T(test_slack_chat_failure_does_not_fail_the_job),
 		T(test_slack_job_lost_is_reported_in_the_chat),
 		T(test_lost_job_is_reported_with_its_note),
