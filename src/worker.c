@@ -1686,9 +1686,16 @@ static int run_taken(struct run *r)
 {
 	int rc;
 
-	pb_log_info("job %s: /%s on %s#%lld by @%s (attempt %d)",
-		    r->job.public_id, r->job.command, r->job.repo,
-		    (long long)r->job.pr, r->job.actor, r->job.attempts);
+	if (r->job.pr)
+		pb_log_info("job %s: /%s on %s#%lld by @%s (attempt %d)",
+			    r->job.public_id, r->job.command, r->job.repo,
+			    (long long)r->job.pr, r->job.actor,
+			    r->job.attempts);
+	else /* a schedule's job, or one on a ref: no PR to name */
+		pb_log_info("job %s: /%s on %s@%s by %s (attempt %d)",
+			    r->job.public_id, r->job.command, r->job.repo,
+			    r->job.ref ? r->job.ref : "?", r->job.actor,
+			    r->job.attempts);
 	r->reply = json_loads(r->job.reply ? r->job.reply : "{}", 0, NULL);
 	if (!json_is_object(r->reply)) {
 		pb_log_warnx("job %s: its reply handle is not a JSON object: "

@@ -118,6 +118,8 @@ check "its evaluation of main is recorded" \
 	sql_is 10 "SELECT count(*) FROM evaluations WHERE job_id = $JOB AND ref = 'main' AND sha = '$MAIN'" 1
 check "no comment was posted anywhere: there is no pull request" \
 	test "$(q "len(posts('/comments'))")" = 0
+check "log: the job names its ref, not a pull request #0" \
+	grep -q "job j-$JOB: /evaluate on octo/ml@main by schedule:minutely (attempt 1)" "$T/serve2.log"
 term_daemon 60 "second daemon"
 
 # ---- 4. two daemons on one store: one job per slot ----
