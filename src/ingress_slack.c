@@ -28,7 +28,6 @@ struct item {
 	struct pb_job_new job;
 	struct pb_delivery d;
 	char *args;
-	char *reply;
 	char *what; /* "/deploy staging on acme/churn#42", for the answer */
 };
 
@@ -64,7 +63,6 @@ static void item_free(struct item *it)
 	pb_accept_release(&it->base.req.out);
 	pb_event_release(&it->ev);
 	free(it->args);
-	free(it->reply);
 	free(it->what);
 	free(it);
 }
@@ -114,27 +112,13 @@ static void item_done(struct pb_accept_item *base)
 	item_free(it);
 }
 
-/* The source's handle, with the delivery id the worker logs. */
-static char *reply_json(const struct pb_event *ev)
-{
-	json_t *o = json_loads(ev->reply, 0, NULL);
-	char *s = NULL;
-
-	if (o &&
-	    json_object_set_new(o, "delivery", json_string(ev->delivery)) == 0)
-		s = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	return s;
-}
-
 static int item_fill(struct item *it, const struct pb_invocation *inv)
 {
 	struct pb_buf what = PB_BUF_INIT;
 	const struct pb_event *ev = &it->ev;
 	int rc;
 
-	if (!(it->args = pb_json_strings(inv->args, inv->n_args)) ||
-	    !(it->reply = reply_json(ev)))
+	if (!(it->args = pb_json_strings(inv->args, inv->n_args)))
 		return pb_err_set("slack: out of memory");
 	rc = pb_buf_printf(&what, "%s on %s", ev->text, ev->repo);
 	if (rc == 0 && ev->pr)
@@ -152,7 +136,7 @@ static int item_fill(struct item *it, const struct pb_invocation *inv)
 		.args = it->args,
 		.actor = ev->actor,
 		.source = pb_event_source_name(ev->source),
-		.reply = it->reply,
+		.reply = ev->reply, /* the source's handle, delivery in it */
 		.supersede = ev->pr && !strcmp(inv->cmd->name, "evaluate"),
 	};
 	it->d = (struct pb_delivery){

@@ -467,16 +467,19 @@ static int take_target(const char **p, const char **w, size_t *n,
 	return t;
 }
 
-/* The reply handle: where and how the job answers in the chat. */
-static char *reply_json(const struct pb_slack_form *f, int mattermost)
+/* The reply handle: where and how the job answers in the chat, and the
+   delivery id the worker logs. */
+static char *reply_json(const struct pb_slack_form *f, int mattermost,
+			const char *delivery)
 {
-	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "platform",
+	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "platform",
 			      mattermost ? "mattermost" : "slack",
 			      "response_url",
 			      f->response_url ? f->response_url : "",
 			      "channel_id", f->channel_id, "team_id",
 			      f->team_id, "user_id", f->user_id, "user_name",
-			      f->user_name ? f->user_name : "");
+			      f->user_name ? f->user_name : "", "delivery",
+			      delivery);
 	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 
 	json_decref(o);
@@ -720,7 +723,7 @@ int pb_slack_command_parse(struct pb_event *ev, struct pb_slack_result *res,
 		goto out;
 	if ((rc = delivery_id(ev, hdr, &f, mattermost, now, body, len)) < 0)
 		goto out;
-	if (!(ev->reply = reply_json(&f, mattermost)))
+	if (!(ev->reply = reply_json(&f, mattermost, ev->delivery)))
 		rc = pb_err_set("slack: out of memory");
 out:
 	if (rc < 0 || res->verdict != PB_SLACK_ACCEPT)

@@ -432,6 +432,8 @@ static void test_slack_command_event_delivery_and_reply(void **state)
 		"G8PSS9T3V");
 	assert_string_equal(
 		json_string_value(json_object_get(reply, "platform")), "slack");
+	assert_string_equal(
+		json_string_value(json_object_get(reply, "delivery")), want);
 	json_decref(reply);
 
 	/* a replay within the window: the same delivery id, deduped by the

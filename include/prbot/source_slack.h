@@ -125,8 +125,8 @@ struct pb_slack_result {
  * line), delivery = "slack:TIMESTAMP:SIGNATURE-HEX" (Slack's retries of one
  * request share it) or "mattermost:TRIGGER_ID", reply = a JSON object
  * {"response_url": ..., "channel_id": ..., "team_id": ..., "user_id": ...,
- * "user_name": ..., "platform": "slack" | "mattermost"}. response_url is a
- * capability: never log the reply handle.
+ * "user_name": ..., "platform": "slack" | "mattermost", "delivery": the
+ * delivery id}. response_url is a capability: never log the reply handle.
  * now is Unix seconds. Returns 0 with *res set whatever the verdict;
  * PB_ERROR (out of memory, OpenSSL failure) with a message otherwise. *ev is
  * zeroed first and filled for PB_SLACK_ACCEPT only; the caller owns it and
