@@ -129,13 +129,12 @@ static char *object_key(const struct s3_store *s, const char *key,
 	return pb_buf_detach(&b);
 }
 
-static char *s3_url(const struct pb_store *base, const char *key)
+/* s3://BUCKET/OKEY; NULL when out of memory. */
+static char *okey_url(const struct s3_store *s, const char *okey)
 {
-	const struct s3_store *s = (const struct s3_store *)base;
 	struct pb_buf b = PB_BUF_INIT;
 
-	if (pb_buf_printf(&b, S3_SCHEME "%s/%s%s%s", s->conn.bucket, s->prefix,
-			  *s->prefix ? "/" : "", key) < 0)
+	if (pb_buf_printf(&b, S3_SCHEME "%s/%s", s->conn.bucket, okey) < 0)
 		return NULL;
 	return pb_buf_detach(&b);
 }
@@ -143,13 +142,10 @@ static char *s3_url(const struct pb_store *base, const char *key)
 static int target_init(struct target *t, const struct s3_store *s,
 		       const char *key, const char *ext)
 {
-	struct pb_buf u = PB_BUF_INIT;
-
 	t->url = NULL;
 	if (!(t->okey = object_key(s, key, ext)) ||
-	    pb_buf_printf(&u, S3_SCHEME "%s/%s", s->conn.bucket, t->okey) < 0)
+	    !(t->url = okey_url(s, t->okey)))
 		return pb_err_set("out of memory");
-	t->url = pb_buf_detach(&u);
 	return 0;
 }
 
@@ -157,6 +153,19 @@ static void target_release(struct target *t)
 {
 	free(t->okey);
 	free(t->url);
+}
+
+static char *s3_url(const struct pb_store *base, const char *key)
+{
+	struct target t = { 0 };
+	char *url = NULL;
+
+	if (target_init(&t, S3_STORE(base), key, "") == 0) {
+		url = t.url;
+		t.url = NULL;
+	}
+	target_release(&t);
+	return url;
 }
 
 /* --- head --- */
@@ -544,7 +553,7 @@ static int s3_put(struct pb_put_result *out, struct pb_store *base,
 		    (rc = sidecar_write(s, key, out->digest.sha256)) < 0)
 			goto out;
 	}
-	if (!(out->url = s3_url(base, key)))
+	if (!(out->url = strdup(t.url))) /* s3_url(base, key) */
 		rc = pb_err_set("out of memory");
 out:
 	if (fd >= 0)
