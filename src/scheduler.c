@@ -176,7 +176,7 @@ static int sched_read(struct sched *e, const struct pb_config *cfg,
 				   conf->name, conf->repo, conf->repo);
 	if ((rc = command_read(e)) < 0)
 		return rc;
-	if (pb_buf_printf(&actor, "schedule:%s", conf->name) < 0)
+	if (pb_buf_printf(&actor, PB_SCHED_ACTOR_PREFIX "%s", conf->name) < 0)
 		return pb_err_set("out of memory");
 	e->actor = pb_buf_detach(&actor);
 	return 0;

@@ -5,6 +5,7 @@
 #include "prbot/err.h"
 #include "prbot/log.h"
 #include "prbot/report_slack.h"
+#include "prbot/scheduler.h"
 #include "prbot/trend.h"
 #include "worker_notify.h"
 
@@ -13,12 +14,13 @@
 const struct pb_conf_schedule *
 pb_notify_schedule_find(const struct pb_config *cfg, const char *actor)
 {
+	const size_t n = strlen(PB_SCHED_ACTOR_PREFIX);
 	size_t i;
 
-	if (!cfg || !actor || strncmp(actor, "schedule:", 9))
+	if (!cfg || !actor || strncmp(actor, PB_SCHED_ACTOR_PREFIX, n))
 		return NULL;
 	for (i = 0; i < cfg->n_schedules; i++)
-		if (!strcmp(cfg->schedules[i].name, actor + 9))
+		if (!strcmp(cfg->schedules[i].name, actor + n))
 			return &cfg->schedules[i];
 	return NULL;
 }

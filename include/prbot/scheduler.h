@@ -26,6 +26,10 @@ struct pb_state;
  * the actor "schedule:NAME", with the source "cron".
  */
 
+/* A scheduled job's actor is this prefix and the schedule's name; the job
+   side finds its schedule (notify, regression_threshold) by it. */
+#define PB_SCHED_ACTOR_PREFIX "schedule:"
+
 /* With nothing claimed yet, how far back a slot still fires at start. */
 #define PB_SCHED_GRACE_SEC 60
 /* The longest sleep: the clock is read again at least this often. */
